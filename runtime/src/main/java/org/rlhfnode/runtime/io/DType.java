@@ -1,0 +1,62 @@
+package org.rlhfnode.runtime.io;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Element type of a tensor as safetensors names it in a file header ({@code "F32"}, {@code "BF16"}, ...).
+ * Only the types a PyTorch checkpoint of a language model uses are supported; the 8-bit float and
+ * unsigned 16/32/64-bit types of the safetensors specification are rejected on open with a clear error.
+ */
+public enum DType {
+  F64(8),
+  F32(4),
+  F16(2),
+  BF16(2),
+  I64(8),
+  I32(4),
+  I16(2),
+  I8(1),
+  U8(1),
+  BOOL(1);
+
+  private static final Map<String, DType> BY_NAME =
+      Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(DType::safetensorsName, Function.identity()));
+
+  private final int byteSize;
+
+  DType(int byteSize) {
+    this.byteSize = byteSize;
+  }
+
+  /** Bytes per element. */
+  public int byteSize() {
+    return byteSize;
+  }
+
+  /** The name used for this type in a safetensors header. */
+  public String safetensorsName() {
+    return name();
+  }
+
+  /**
+   * The type a safetensors header names, matched exactly (the format is case-sensitive).
+   *
+   * @throws IllegalArgumentException if the name is not a supported type; the message lists the supported names
+   */
+  public static DType fromSafetensors(String s) {
+    DType type = s == null ? null : BY_NAME.get(s);
+    if (type == null) {
+      throw new IllegalArgumentException("unknown dtype " + (s == null ? "null" : "'" + s + "'")
+          + "; supported: " + supportedNames());
+    }
+    return type;
+  }
+
+  /** The supported names in declaration order, comma-separated, for error messages. */
+  static String supportedNames() {
+    return Arrays.stream(values()).map(DType::safetensorsName).collect(Collectors.joining(", "));
+  }
+}
