@@ -70,7 +70,7 @@ public final class SafetensorsWriter {
 
   /** The padded header bytes (without the length prefix) for {@code tensors} laid out back to back. */
   static byte[] header(List<? extends TensorPayload> tensors, Map<String, String> metadata) {
-    Objects.requireNonNull(tensors, "tensors");
+    validate(Objects.requireNonNull(tensors, "tensors"));
     Map<String, String> meta = orderedMetadata(Objects.requireNonNull(metadata, "metadata"));
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (JsonGenerator g = Json.MAPPER.getFactory().createGenerator(bytes)) {
@@ -97,14 +97,12 @@ public final class SafetensorsWriter {
   }
 
   private static void writeTensorEntries(JsonGenerator g, List<? extends TensorPayload> tensors) throws IOException {
-    Set<String> names = new HashSet<>();
     long offset = 0;
     for (TensorPayload t : tensors) {
-      long[] shape = checked(t, names);
       g.writeObjectFieldStart(t.name());
       g.writeStringField("dtype", t.dtype().safetensorsName());
       g.writeArrayFieldStart("shape");
-      for (long dim : shape) {
+      for (long dim : t.shape()) {
         g.writeNumber(dim);
       }
       g.writeEndArray();
@@ -117,22 +115,27 @@ public final class SafetensorsWriter {
     }
   }
 
-  /** The payload's shape, after checking the name and that the byte length matches it. */
-  private static long[] checked(TensorPayload t, Set<String> names) {
-    String name = Objects.requireNonNull(t.name(), "tensor name");
-    if (name.equals(SafetensorsHeader.METADATA_KEY)) {
-      throw new IllegalArgumentException("'" + name + "' is reserved for metadata, not a tensor name");
+  /**
+   * Checks what a reader would reject: a null, reserved or repeated name, or a byte length that
+   * disagrees with the shape. Run before anything is written, so a bad list leaves no partial file.
+   */
+  static void validate(List<? extends TensorPayload> tensors) {
+    Set<String> names = new HashSet<>();
+    for (TensorPayload t : tensors) {
+      String name = Objects.requireNonNull(t.name(), "tensor name");
+      if (name.equals(SafetensorsHeader.METADATA_KEY)) {
+        throw new IllegalArgumentException("'" + name + "' is reserved for metadata, not a tensor name");
+      }
+      if (!names.add(name)) {
+        throw new IllegalArgumentException("tensor name '" + name + "' is used twice");
+      }
+      long[] shape = t.shape();
+      if (Arrays.stream(shape).anyMatch(d -> d < 0)
+          || Math.multiplyExact(TensorInfo.numel(shape), (long) t.dtype().byteSize()) != t.byteLength()) {
+        throw new IllegalArgumentException("tensor '" + name + "': byteLength " + t.byteLength()
+            + " does not match shape " + Arrays.toString(shape) + " of " + t.dtype());
+      }
     }
-    if (!names.add(name)) {
-      throw new IllegalArgumentException("tensor name '" + name + "' is used twice");
-    }
-    long[] shape = t.shape();
-    if (Arrays.stream(shape).anyMatch(d -> d < 0)
-        || Math.multiplyExact(TensorInfo.numel(shape), (long) t.dtype().byteSize()) != t.byteLength()) {
-      throw new IllegalArgumentException("tensor '" + name + "': byteLength " + t.byteLength()
-          + " does not match shape " + Arrays.toString(shape) + " of " + t.dtype());
-    }
-    return shape;
   }
 
   private static Map<String, String> orderedMetadata(Map<String, String> metadata) {
