@@ -1,0 +1,242 @@
+package org.rlhfnode.runtime.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.rlhfnode.runtime.tensor.DeviceSpec;
+import org.rlhfnode.runtime.tensor.Tensors;
+
+/**
+ * A decoder-only transformer (Llama, Qwen2, Mistral, Mixtral) over HF-named weights. It takes
+ * left-padded batches with an attention mask, derives position ids as HF's {@code generate} does,
+ * and optionally reads and extends a {@link KvCache}. Logits come from {@code lm_head} (or the tied
+ * embedding); reward and critic models add a {@code score} head. The model owns its weight tensors
+ * until {@link #close}.
+ */
+public final class CausalLm implements AutoCloseable {
+  private final ModelConfig config;
+  private final DeviceSpec device;
+  private final ScalarType dtype;
+  private final Map<String, Tensor> parameters;
+  private final Tensor embedding; // [V, d]
+  private final List<DecoderLayer> layers;
+  private final RmsNorm finalNorm;
+  private final Linear lmHead; // null for score-only checkpoints
+  private final Linear scoreHead; // null for plain LMs
+  private final Rope rope;
+
+  private CausalLm(ModelConfig config, Map<String, Tensor> parameters, DeviceSpec device) {
+    this.config = config;
+    this.device = device;
+    this.parameters = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+    this.parameters.values().forEach(Tensor::retainReference);
+    this.embedding = parameters.get(ParameterLayout.EMBED);
+    this.dtype = embedding.scalar_type().intern();
+    List<DecoderLayer> built = new ArrayList<>();
+    for (int i = 0; i < config.numLayers(); i++) {
+      built.add(layer(i));
+    }
+    this.layers = List.copyOf(built);
+    this.finalNorm = new RmsNorm(parameters.get("model.norm.weight"), config.rmsNormEps());
+    Tensor head = config.tieWordEmbeddings() ? embedding : parameters.get(ParameterLayout.LM_HEAD);
+    this.lmHead = head == null ? null : new Linear(head, null);
+    Tensor score = parameters.get(ParameterLayout.SCORE);
+    this.scoreHead = score == null ? null : new Linear(score, null);
+    this.rope = new Rope(config);
+  }
+
+  /**
+   * Builds the model over {@code parameters} (HF names). Every tensor {@link ParameterLayout} lists
+   * must be present with its shape and one common dtype; {@code lm_head.weight} may be absent when a
+   * {@code score.weight} head is present.
+   */
+  public static CausalLm create(ModelConfig config, Map<String, Tensor> parameters, DeviceSpec device) {
+    ScalarType common = null;
+    for (Map.Entry<String, long[]> e : ParameterLayout.of(config).entrySet()) {
+      Tensor t = parameters.get(e.getKey());
+      boolean optionalHead = e.getKey().equals(ParameterLayout.LM_HEAD)
+          && parameters.containsKey(ParameterLayout.SCORE);
+      if (t == null && optionalHead) {
+        continue;
+      }
+      if (t == null) {
+        throw new IllegalArgumentException("missing tensor " + e.getKey());
+      }
+      checkShape(e.getKey(), t, e.getValue());
+      common = common == null ? t.scalar_type().intern() : common;
+      if (t.scalar_type().intern() != common) {
+        throw new IllegalArgumentException("tensor " + e.getKey() + " is " + t.scalar_type().intern()
+            + " but the others are " + common);
+      }
+    }
+    Tensor score = parameters.get(ParameterLayout.SCORE);
+    if (score != null) {
+      checkShape(ParameterLayout.SCORE, score, new long[] {1, config.hiddenSize()});
+    }
+    return new CausalLm(config, parameters, device);
+  }
+
+  private static void checkShape(String name, Tensor t, long[] expected) {
+    long[] actual = Tensors.shape(t);
+    if (!Arrays.equals(actual, expected)) {
+      throw new IllegalArgumentException("tensor " + name + " has shape " + Arrays.toString(actual)
+          + ", expected " + Arrays.toString(expected) + " from config.json");
+    }
+  }
+
+  private DecoderLayer layer(int i) {
+    String p = ParameterLayout.layerPrefix(i);
+    Attention attn = new Attention(linear(p + "self_attn.q_proj"), linear(p + "self_attn.k_proj"),
+        linear(p + "self_attn.v_proj"), linear(p + "self_attn.o_proj"), config);
+    FeedForward ffn;
+    if (config.isMoe()) {
+      List<Mlp> experts = new ArrayList<>();
+      for (int e = 0; e < config.numExperts(); e++) {
+        String x = p + "block_sparse_moe.experts." + e + ".";
+        experts.add(new Mlp(linear(x + "w1"), linear(x + "w3"), linear(x + "w2")));
+      }
+      ffn = new MoeMlp(linear(p + "block_sparse_moe.gate"), experts, config.numExpertsPerTok());
+    } else {
+      ffn = new Mlp(linear(p + "mlp.gate_proj"), linear(p + "mlp.up_proj"), linear(p + "mlp.down_proj"));
+    }
+    return new DecoderLayer(norm(p + "input_layernorm"), attn, norm(p + "post_attention_layernorm"), ffn);
+  }
+
+  private Linear linear(String prefix) {
+    return new Linear(parameters.get(prefix + ".weight"), parameters.get(prefix + ".bias"));
+  }
+
+  private RmsNorm norm(String prefix) {
+    return new RmsNorm(parameters.get(prefix + ".weight"), config.rmsNormEps());
+  }
+
+  /**
+   * Final hidden states of the new tokens.
+   *
+   * @param inputIds [B, T] int64, left-padded
+   * @param attentionMask [B, T] int64, 1 = real token, 0 = padding
+   * @param cache keys/values of earlier tokens of the same rows (extended in place), or null
+   * @return [B, T, d] in the model dtype
+   */
+  public Tensor hidden(Tensor inputIds, Tensor attentionMask, KvCache cache) {
+    long t = inputIds.size(1);
+    Tensor mask = attentionMask.to(ScalarType.Long);
+    Tensor positions; // [B, T]
+    Tensor keyValid; // [B, S]
+    long queryStart = 0;
+    if (cache == null) {
+      positions = torch.cumsum(mask, 1).sub(new Scalar(1L)).masked_fill(mask.eq(new Scalar(0L)), new Scalar(1L));
+      keyValid = mask.to(ScalarType.Bool);
+    } else {
+      queryStart = cache.length();
+      positions = cache.admit(mask);
+      keyValid = cache.keyValid(t);
+    }
+    Tensor attnMask = attentionMask(keyValid, queryStart, t, config.slidingWindow());
+    Tensor[] cosSin = rope.cosSin(positions, dtype);
+    Tensor h = torch.embedding(embedding, inputIds);
+    for (int i = 0; i < layers.size(); i++) {
+      h = layers.get(i).forward(h, cosSin[0], cosSin[1], attnMask, cache == null ? null : cache.layer(i));
+    }
+    if (cache != null) {
+      cache.commit(t);
+    }
+    return finalNorm.forward(h);
+  }
+
+  /**
+   * Which keys each query may attend: key valid, not in the future, inside the sliding window
+   * (q − k < W). A query always sees itself, so padded query rows stay finite instead of NaN.
+   *
+   * @param keyValid [B, S] bool
+   * @return [B, 1, T, S] bool
+   */
+  static Tensor attentionMask(Tensor keyValid, long queryStart, long t, int window) {
+    long s = keyValid.size(1);
+    Tensor opts = keyValid;
+    Tensor q = torch.arange(new Scalar(queryStart), new Scalar(queryStart + t),
+        Tensors.options(ScalarType.Long, DeviceSpec.CPU)).to(opts.device(), ScalarType.Long).unsqueeze(1);
+    Tensor k = torch.arange(new Scalar(0L), new Scalar(s),
+        Tensors.options(ScalarType.Long, DeviceSpec.CPU)).to(opts.device(), ScalarType.Long).unsqueeze(0);
+    Tensor allowed = k.le(q); // [T, S]
+    if (window > 0) {
+      allowed = allowed.logical_and(q.sub(k).lt(new Scalar((long) window)));
+    }
+    Tensor full = allowed.unsqueeze(0).logical_and(keyValid.unsqueeze(1)); // [B, T, S]
+    return full.logical_or(k.eq(q).unsqueeze(0)).unsqueeze(1);
+  }
+
+  /** Next-token logits [B, T, V] in float32 from hidden states [B, T, d]. */
+  public Tensor logits(Tensor hidden) {
+    if (lmHead == null) {
+      throw new IllegalStateException("this checkpoint has no lm_head (a score-only model)");
+    }
+    return lmHead.forward(hidden).to(ScalarType.Float);
+  }
+
+  /** Scalar score per position [B, T] in float32 (reward / value head). */
+  public Tensor scores(Tensor hidden) {
+    if (scoreHead == null) {
+      throw new IllegalStateException("this checkpoint has no score head (score.weight)");
+    }
+    return scoreHead.forward(hidden).squeeze(-1).to(ScalarType.Float);
+  }
+
+  /** Logits [B, T, V] for a batch without cache. */
+  public Tensor forward(Tensor inputIds, Tensor attentionMask) {
+    return logits(hidden(inputIds, attentionMask, null));
+  }
+
+  /** A KV cache sized for this model. */
+  public KvCache newCache(int batch, int capacity) {
+    return KvCache.allocate(config, batch, capacity, dtype, device);
+  }
+
+  public boolean hasLmHead() {
+    return lmHead != null;
+  }
+
+  public boolean hasScoreHead() {
+    return scoreHead != null;
+  }
+
+  public ModelConfig config() {
+    return config;
+  }
+
+  public DeviceSpec device() {
+    return device;
+  }
+
+  public ScalarType dtype() {
+    return dtype;
+  }
+
+  /** The weights by HF name, in checkpoint order (the tied head is not repeated). */
+  public Map<String, Tensor> parameters() {
+    return parameters;
+  }
+
+  /** Throws if any id is outside the vocabulary; {@code what} names the input in the message. */
+  public void checkTokenIds(long[] ids, String what) {
+    for (int i = 0; i < ids.length; i++) {
+      if (ids[i] < 0 || ids[i] >= config.vocabSize()) {
+        throw new IllegalArgumentException(what + ": token id " + ids[i] + " at index " + i
+            + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    parameters.values().forEach(Tensor::releaseReference);
+    rope.close();
+  }
+}

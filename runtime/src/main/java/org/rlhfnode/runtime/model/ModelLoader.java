@@ -1,0 +1,94 @@
+package org.rlhfnode.runtime.model;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.rlhfnode.runtime.io.CheckpointWeights;
+import org.rlhfnode.runtime.io.DType;
+import org.rlhfnode.runtime.io.TensorInfo;
+import org.rlhfnode.runtime.tensor.DeviceSpec;
+import org.rlhfnode.runtime.tensor.NativeTensors;
+import org.rlhfnode.runtime.tensor.Tensors;
+
+/**
+ * Loads a HuggingFace model directory ({@code config.json} + safetensors, single or sharded) into a
+ * {@link CausalLm} on a device in a compute dtype. Checkpoint tensors must match the config exactly:
+ * a missing, unexpected, mis-shaped or non-float tensor is an error naming the file and tensor.
+ */
+public final class ModelLoader {
+  private static final Set<DType> FLOATS = Set.of(DType.F32, DType.F16, DType.BF16);
+
+  private ModelLoader() {}
+
+  /** Loads {@code dir} onto {@code device}, converting weights to {@code dtype}. */
+  public static CausalLm load(Path dir, DeviceSpec device, ScalarType dtype) {
+    if (!Files.isDirectory(dir)) {
+      throw new IllegalArgumentException(dir + ": model directory not found");
+    }
+    ModelConfig config = ModelConfig.load(dir);
+    try (CheckpointWeights weights = CheckpointWeights.open(dir);
+        PointerScope scope = new PointerScope()) {
+      Map<String, long[]> layout = expected(config, weights);
+      Map<String, Tensor> params = new LinkedHashMap<>();
+      for (Map.Entry<String, long[]> e : layout.entrySet()) {
+        params.put(e.getKey(), read(weights, e.getKey(), e.getValue(), device, dtype));
+      }
+      return CausalLm.create(config, params, device);
+    }
+  }
+
+  private static Map<String, long[]> expected(ModelConfig config, CheckpointWeights weights) {
+    Map<String, long[]> layout = new LinkedHashMap<>(ParameterLayout.of(config));
+    if (weights.contains(ParameterLayout.SCORE)) {
+      layout.put(ParameterLayout.SCORE, new long[] {1, config.hiddenSize()});
+      if (!weights.contains(ParameterLayout.LM_HEAD)) {
+        layout.remove(ParameterLayout.LM_HEAD);
+      }
+    }
+    List<String> missing = new ArrayList<>();
+    for (String name : layout.keySet()) {
+      if (!weights.contains(name)) {
+        missing.add(name);
+      }
+    }
+    Set<String> unexpected = new TreeSet<>(weights.names());
+    unexpected.removeAll(layout.keySet());
+    unexpected.removeIf(n -> n.endsWith("rotary_emb.inv_freq"));
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException(weights.fileOf(weights.names().iterator().next()).getParent()
+          + ": checkpoint lacks " + missing.size() + " tensor(s) config.json implies, first: " + missing.get(0));
+    }
+    if (!unexpected.isEmpty()) {
+      String first = unexpected.iterator().next();
+      throw new IllegalArgumentException(weights.fileOf(first) + ": " + unexpected.size()
+          + " tensor(s) config.json does not account for, first: " + first);
+    }
+    return layout;
+  }
+
+  private static Tensor read(CheckpointWeights weights, String name, long[] shape, DeviceSpec device,
+      ScalarType dtype) {
+    TensorInfo info = weights.info(name);
+    if (!FLOATS.contains(info.dtype())) {
+      throw new IllegalArgumentException(weights.fileOf(name) + ": tensor " + name + " is "
+          + info.dtype() + "; weights must be F32, F16 or BF16");
+    }
+    if (!java.util.Arrays.equals(info.shape(), shape)) {
+      throw new IllegalArgumentException(weights.fileOf(name) + ": tensor " + name + " has shape "
+          + java.util.Arrays.toString(info.shape()) + ", config.json implies " + java.util.Arrays.toString(shape));
+    }
+    Tensor cpu = torch.empty(shape, Tensors.options(NativeTensors.scalarType(info.dtype()), DeviceSpec.CPU),
+        new org.bytedeco.pytorch.MemoryFormatOptional());
+    weights.copyTo(name, NativeTensors.bytes(cpu, 0, info.byteLength()));
+    return cpu.to(device.torchDevice(), dtype);
+  }
+}
