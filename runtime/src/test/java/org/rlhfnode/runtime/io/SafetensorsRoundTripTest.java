@@ -151,11 +151,18 @@ class SafetensorsRoundTripTest {
     Path file = tmp.resolve("c.safetensors");
     SafetensorsWriter.write(file, mixedTensors(), Map.of());
     try (SafetensorsFile read = SafetensorsFile.open(file)) {
+      ByteBuffer whole = read.data("z.first");
       ByteBuffer dst = ByteBuffer.allocateDirect(200);
-      dst.position(3);
-      read.copyTo("z.first", dst, 7);
+      dst.position(3).limit(3 + 120);
+      read.copyRange("z.first", 0, dst, 7);
       assertEquals(3 + 120, dst.position());
-      assertEquals(read.data("z.first"), dst.slice(3, 120));
+      assertEquals(whole, dst.slice(3, 120));
+      ByteBuffer window = ByteBuffer.allocateDirect(50);
+      read.copyRange("z.first", 10, window, 7);
+      assertEquals(whole.slice(10, 50), window.flip());
+      ByteBuffer tail = ByteBuffer.allocate(11);
+      assertThrows(IndexOutOfBoundsException.class, () -> read.copyTo("z.first", 110, tail));
+      assertThrows(IndexOutOfBoundsException.class, () -> read.copyTo("z.first", -1, tail));
       assertThrows(IllegalArgumentException.class, () -> read.copyTo("z.first", ByteBuffer.allocate(119)));
       assertThrows(ReadOnlyBufferException.class, () -> read.copyTo("bytes", ByteBuffer.allocate(13).asReadOnlyBuffer()));
       ByteBuffer empty = ByteBuffer.allocate(0);
