@@ -209,7 +209,7 @@ public final class SafetensorsFile implements AutoCloseable {
     return m;
   }
 
-  /** Closes the file; buffers already returned stay readable. */
+  /** Closes the file; {@code data} and {@code copyTo} then throw IllegalStateException, buffers already returned stay readable. */
   @Override
   public void close() {
     closed = true;
