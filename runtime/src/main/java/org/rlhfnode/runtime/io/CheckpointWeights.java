@@ -166,9 +166,14 @@ public final class CheckpointWeights implements AutoCloseable {
     return fileOfTensor(name).data(name);
   }
 
-  /** See {@link SafetensorsFile#copyTo}. */
+  /** See {@link SafetensorsFile#copyTo(String, ByteBuffer)}. */
   public void copyTo(String name, ByteBuffer dst) {
     fileOfTensor(name).copyTo(name, dst);
+  }
+
+  /** See {@link SafetensorsFile#copyTo(String, long, ByteBuffer)}: one window of a tensor of any size. */
+  public void copyTo(String name, long tensorOffset, ByteBuffer dst) {
+    fileOfTensor(name).copyTo(name, tensorOffset, dst);
   }
 
   private SafetensorsFile fileOfTensor(String name) {

@@ -11,15 +11,25 @@ import java.util.stream.Collectors;
  * unsigned 16/32/64-bit types of the safetensors specification are rejected on open with a clear error.
  */
 public enum DType {
+  /** IEEE 754 binary64. */
   F64(8),
+  /** IEEE 754 binary32. */
   F32(4),
+  /** IEEE 754 binary16. */
   F16(2),
+  /** bfloat16: the upper half of a binary32. */
   BF16(2),
+  /** Signed 64-bit integer. */
   I64(8),
+  /** Signed 32-bit integer. */
   I32(4),
+  /** Signed 16-bit integer. */
   I16(2),
+  /** Signed 8-bit integer. */
   I8(1),
+  /** Unsigned 8-bit integer. */
   U8(1),
+  /** One byte per element, 0 or 1. */
   BOOL(1);
 
   private static final Map<String, DType> BY_NAME =

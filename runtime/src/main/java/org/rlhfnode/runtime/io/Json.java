@@ -17,7 +17,8 @@ final class Json {
   static String describe(JsonProcessingException e) {
     JsonLocation at = e.getLocation();
     String where = at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
-    return e.getOriginalMessage() + where;
+    // Jackson embeds "[Source: REDACTED (...); line: 1, column: 6]" in some messages; keep only the position.
+    return e.getOriginalMessage().replaceAll("\\[Source: [^;\\]]*; ", "[") + where;
   }
 
   /** A JSON string literal, quotes included. */

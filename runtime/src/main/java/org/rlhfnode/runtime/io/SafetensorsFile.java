@@ -21,12 +21,12 @@ import java.util.Optional;
  * through a read-only memory map.
  *
  * <p>{@link #open} reads and checks only the header; the data section is mapped on the first
- * {@link #data} or {@link #copyTo} call. Reads are safe from several threads. Buffers handed out
+ * {@link #data} or {@code copyTo} call. Reads are safe from several threads. Buffers handed out
  * stay valid after {@link #close} (a mapping does not depend on its channel) until they are
  * garbage-collected; the file must not be truncated while they are in use.
  */
 public final class SafetensorsFile implements AutoCloseable {
-  /** Largest region {@link #copyTo} maps at once, so that no single mapping needs a huge address range. */
+  /** Largest region {@code copyTo} maps at once, so that no single mapping needs a huge address range. */
   static final long COPY_CHUNK_BYTES = 1L << 30;
 
   private final Path path;
@@ -106,7 +106,7 @@ public final class SafetensorsFile implements AutoCloseable {
    * and limit its byte length. No bytes are copied.
    *
    * @throws NoSuchElementException if there is no such tensor
-   * @throws IllegalArgumentException if the tensor has more than {@link Integer#MAX_VALUE} bytes (use {@link #copyTo})
+   * @throws IllegalArgumentException if the tensor has more than {@link Integer#MAX_VALUE} bytes (use {@code copyTo})
    */
   public ByteBuffer data(String name) {
     TensorInfo t = require(name);
@@ -119,31 +119,54 @@ public final class SafetensorsFile implements AutoCloseable {
 
   /**
    * Copies the bytes of tensor {@code name} into {@code dst} at its position and advances the
-   * position by the tensor's byte length. Works for tensors of any size: the file is mapped in
-   * chunks of at most 1 GiB and each is copied with one bulk {@code put}.
+   * position by the tensor's byte length. The file is mapped in chunks of at most 1 GiB and each
+   * is copied with one bulk {@code put}. A ByteBuffer holds at most 2 GiB - 1 bytes; copy larger
+   * tensors window by window with {@link #copyTo(String, long, ByteBuffer)}.
    *
    * @throws NoSuchElementException if there is no such tensor
    * @throws IllegalArgumentException if {@code dst} has fewer bytes remaining than the tensor has
    * @throws ReadOnlyBufferException if {@code dst} is read-only
    */
   public void copyTo(String name, ByteBuffer dst) {
-    copyTo(name, dst, COPY_CHUNK_BYTES);
-  }
-
-  /** {@link #copyTo(String, ByteBuffer)} with a chosen chunk size, so tests can cross chunk boundaries cheaply. */
-  void copyTo(String name, ByteBuffer dst, long chunkBytes) {
     TensorInfo t = require(name);
-    if (dst.isReadOnly()) {
-      throw new ReadOnlyBufferException();
-    }
     if (dst.remaining() < t.byteLength()) {
       throw new IllegalArgumentException(path + ": tensor '" + name + "' has " + t.byteLength()
           + " bytes but the destination has only " + dst.remaining() + " remaining");
     }
+    copyBytes(t, 0, t.byteLength(), dst, COPY_CHUNK_BYTES);
+  }
+
+  /**
+   * Copies {@code dst.remaining()} bytes of tensor {@code name}, starting at byte
+   * {@code tensorOffset} of the tensor, into {@code dst} and advances its position: the way to
+   * fill native memory for a tensor of more than 2 GiB, one window at a time.
+   *
+   * @throws NoSuchElementException if there is no such tensor
+   * @throws IndexOutOfBoundsException if the window does not lie within the tensor
+   * @throws ReadOnlyBufferException if {@code dst} is read-only
+   */
+  public void copyTo(String name, long tensorOffset, ByteBuffer dst) {
+    copyRange(name, tensorOffset, dst, COPY_CHUNK_BYTES);
+  }
+
+  /** {@link #copyTo(String, long, ByteBuffer)} with a chosen chunk size, so tests can cross chunks cheaply. */
+  void copyRange(String name, long tensorOffset, ByteBuffer dst, long chunkBytes) {
+    TensorInfo t = require(name);
+    if (tensorOffset < 0 || tensorOffset > t.byteLength() - dst.remaining()) {
+      throw new IndexOutOfBoundsException(path + ": bytes [" + tensorOffset + ", " + tensorOffset + " + "
+          + dst.remaining() + ") are not within tensor '" + name + "' of " + t.byteLength() + " bytes");
+    }
+    copyBytes(t, tensorOffset, dst.remaining(), dst, chunkBytes);
+  }
+
+  private void copyBytes(TensorInfo t, long from, long count, ByteBuffer dst, long chunkBytes) {
+    if (dst.isReadOnly()) {
+      throw new ReadOnlyBufferException();
+    }
     long done = 0;
-    while (done < t.byteLength()) {
-      int n = (int) Math.min(Math.min(chunkBytes, Integer.MAX_VALUE), t.byteLength() - done);
-      dst.put(region(t.byteOffset() + done, n));
+    while (done < count) {
+      int n = (int) Math.min(Math.min(chunkBytes, Integer.MAX_VALUE), count - done);
+      dst.put(region(t.byteOffset() + from + done, n));
       done += n;
     }
   }
@@ -186,7 +209,7 @@ public final class SafetensorsFile implements AutoCloseable {
     return m;
   }
 
-  /** Closes the file; buffers already returned stay readable. */
+  /** Closes the file; {@code data} and {@code copyTo} then throw IllegalStateException, buffers already returned stay readable. */
   @Override
   public void close() {
     closed = true;

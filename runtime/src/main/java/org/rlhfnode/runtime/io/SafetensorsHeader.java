@@ -96,15 +96,19 @@ record SafetensorsHeader(long dataStart, Map<String, String> metadata, List<Tens
     return new SafetensorsHeader(dataStart, Collections.unmodifiableMap(metadata), List.copyOf(tensors));
   }
 
+  /** Decodes strictly up front, so a bad byte anywhere gets one clear message and not a parser-specific one. */
   private static String decodeUtf8(Path file, byte[] header) {
+    ByteBuffer in = ByteBuffer.wrap(header);
     try {
       CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(header));
+          .decode(in);
       return chars.toString();
     } catch (CharacterCodingException e) {
-      throw new CheckpointFormatException(file, "header is not valid UTF-8", e);
+      // The decoder stops at the first bad sequence; its offset helps find it in a hex dump.
+      throw new CheckpointFormatException(file, "header is not valid UTF-8 (bad bytes near header byte "
+          + in.position() + ")", e);
     }
   }
 
