@@ -88,7 +88,10 @@ public final class ModelLoader {
     }
     Tensor cpu = torch.empty(shape, Tensors.options(NativeTensors.scalarType(info.dtype()), DeviceSpec.CPU),
         new org.bytedeco.pytorch.MemoryFormatOptional());
-    weights.copyTo(name, NativeTensors.bytes(cpu, 0, info.byteLength()));
+    long length = info.byteLength();
+    for (long off = 0; off < length; off += NativeTensors.chunkSize()) {
+      weights.copyTo(name, off, NativeTensors.bytes(cpu, off, Math.min(NativeTensors.chunkSize(), length - off)));
+    }
     return cpu.to(device.torchDevice(), dtype);
   }
 }
