@@ -33,8 +33,8 @@ public final class TokenLogProbs {
     if (logits.dim() != 3 || inputIds.dim() != 2 || logits.size(0) != inputIds.size(0)
         || logits.size(1) != inputIds.size(1)) {
       throw new IllegalArgumentException("logits must be [B, L, V] and inputIds [B, L], got "
-          + java.util.Arrays.toString(logits.sizes().vec().get()) + " and "
-          + java.util.Arrays.toString(inputIds.sizes().vec().get()));
+          + java.util.Arrays.toString(Checks.shape(logits)) + " and "
+          + java.util.Arrays.toString(Checks.shape(inputIds)));
     }
     long length = logits.size(1);
     if (length < 2) {
