@@ -1,0 +1,73 @@
+package org.rlhfnode.runtime.algo;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.rlhfnode.runtime.model.CausalLm;
+import org.rlhfnode.runtime.train.Objective;
+import org.rlhfnode.runtime.train.TokenBatch;
+
+/**
+ * DPO / cDPO / IPO against a frozen reference model (algorithms.md §5): sequence log-prob sums of
+ * the responses under policy and reference, one forward each over the chosen and rejected rows
+ * together, loss averaged over the pairs of the step.
+ */
+public final class DpoObjective implements Objective<PairBatch> {
+  private final CausalLm policy;
+  private final CausalLm reference;
+  private final PreferenceLoss.Options options;
+
+  public DpoObjective(CausalLm policy, CausalLm reference, PreferenceLoss.Options options) {
+    this.policy = policy;
+    this.reference = reference;
+    this.options = options;
+  }
+
+  /** Sums and lengths of the response log-probs of every row under {@code model}. */
+  static SequenceScores sequenceScores(CausalLm model, TokenBatch rows) {
+    Tensor ids = rows.idsTensor(model.device()); // [R, L]
+    Tensor logProbs = TokenLogProbs.of(model.forward(ids, rows.attentionTensor(model.device())), ids); // [R, L-1]
+    return SequenceScores.of(logProbs, rows.lossMaskTensor(model.device()));
+  }
+
+  /** Reference sums without gradient. */
+  static Tensor referenceSums(CausalLm reference, TokenBatch rows) {
+    try (NoGradGuard guard = new NoGradGuard()) {
+      return sequenceScores(reference, rows).sums().detach();
+    }
+  }
+
+  @Override
+  public double stepDenominator(List<PairBatch> microBatches) {
+    return microBatches.stream().mapToInt(PairBatch::pairs).sum();
+  }
+
+  @Override
+  public MicroResult forward(PairBatch batch, double pairsInStep) {
+    int p = batch.pairs();
+    SequenceScores all = sequenceScores(policy, batch.sequences());
+    Tensor ref = referenceSums(reference, batch.sequences()); // [2P]
+    PreferenceLoss.Result r = PreferenceLoss.compute(options, slice(all, 0, p), slice(all, p, p),
+        ref.narrow(0, 0, p), ref.narrow(0, p, p));
+    double share = p / pairsInStep;
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    metrics.put("reward_accuracy", r.accuracy());
+    metrics.put("chosen_reward", r.chosenReward());
+    metrics.put("rejected_reward", r.rejectedReward());
+    metrics.put("reward_margin", r.margin());
+    metrics.put("nll", r.nll());
+    return new MicroResult(r.loss().mul(new Scalar(share)), r.value() * share, batch.sequences().lossTokens(), metrics);
+  }
+
+  private static SequenceScores slice(SequenceScores s, long start, long n) {
+    return new SequenceScores(s.sums().narrow(0, start, n), s.lengths().narrow(0, start, n));
+  }
+
+  @Override
+  public List<String> metricNames() {
+    return List.of("reward_accuracy", "chosen_reward", "rejected_reward", "reward_margin", "nll");
+  }
+}
