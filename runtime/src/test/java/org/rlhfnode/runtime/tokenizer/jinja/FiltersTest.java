@@ -113,6 +113,12 @@ class FiltersTest {
   }
 
   @Test
+  void intFilterParsesLikePythonIntThenFloat() {
+    assertEquals("31 255 -16 123 7 0", render("{{ '0x1f'|int(0, 0) }} {{ 'ff'|int(base=16) }} {{ '-0x10'|int(0, 16) }} "
+        + "{{ ' 12_3 '|int }} {{ '7.9'|int }} {{ '- 5'|int }}"));
+  }
+
+  @Test
   void stringAndSafeAndEscape() {
     assertEquals("[1, 'a']|<b>|&lt;b&gt; &amp; &#34;q&#34; &#39;", render("{{ [1, 'a']|string }}|{{ '<b>'|safe }}|"
         + "{{ '<b> & \"q\" \\''|e }}"));
