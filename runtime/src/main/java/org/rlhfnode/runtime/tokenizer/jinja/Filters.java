@@ -106,7 +106,7 @@ final class Filters {
     String pad = width instanceof String s ? s : " ".repeat((int) Math.max(0, Py.toLong(width)));
     boolean first = Py.truthy(CallArgs.or(p[1], false));
     boolean blank = Py.truthy(CallArgs.or(p[2], false));
-    List<String> lines = PyStr.splitlines(PyRepr.str(v) + "\n");
+    List<String> lines = PyStr.splitlines(StrMethods.text(v, "filter 'indent'") + "\n");
     StringBuilder rv = new StringBuilder(lines.isEmpty() ? "" : lines.get(0));
     for (int i = 1; i < lines.size(); i++) {
       String line = lines.get(i);

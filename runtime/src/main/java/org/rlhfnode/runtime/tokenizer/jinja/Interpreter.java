@@ -19,6 +19,10 @@ final class Interpreter {
         flow = execNode(n, s, out);
       } catch (TemplateException e) {
         throw e.atLine(n.line());
+      } catch (RuntimeException e) {
+        // A Java exception here is a bug in this engine; report it like a template error so the
+        // caller still learns the template line instead of getting an unexplained stack trace.
+        throw new TemplateException(n.line(), "internal error: " + e, e);
       }
       if (flow != Flow.NORMAL) {
         return flow;

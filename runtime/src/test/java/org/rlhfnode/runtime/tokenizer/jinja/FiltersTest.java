@@ -144,6 +144,17 @@ class FiltersTest {
   }
 
   @Test
+  void selectAndMapOnFalsyValuesYieldNothingAsJinjaChecksTruthinessFirst() {
+    assertEquals("[]|[]|[]", render("{{ none|map(attribute='name')|list }}|{{ 0|select('odd')|list }}|"
+        + "{{ nope|selectattr('x')|list }}"));
+  }
+
+  @Test
+  void sequenceFiltersOnUndefinedSeeAnEmptySequence() {
+    assertEquals("[]||0", render("{{ nope|sort }}|{{ nope|join(',') }}|{{ nope|length }}"));
+  }
+
+  @Test
   void filterBlockAndFormatFilter() {
     assertEquals("ABC 1-x", render("{% filter upper %}abc{% endfilter %} {{ '%d-%s'|format(1, 'x') }}"));
   }
