@@ -64,7 +64,8 @@ public final class HfTokenizer implements AutoCloseable {
   public static HfTokenizer load(Path modelDir) {
     Objects.requireNonNull(modelDir, "modelDir");
     if (!Files.isDirectory(modelDir)) {
-      throw new IllegalArgumentException("tokenizer directory " + modelDir + " does not exist");
+      String problem = Files.exists(modelDir) ? " is not a directory" : " does not exist";
+      throw new IllegalArgumentException("tokenizer directory " + modelDir + problem);
     }
     Path file = modelDir.resolve(TOKENIZER_FILE);
     if (!Files.isRegularFile(file)) {

@@ -7,14 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.util.Utils;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,10 +44,62 @@ class HfTokenizerTest {
     tokenizer.close();
   }
 
+  /**
+   * Surefire already passes both properties, so this clears them and initializes a fresh copy of
+   * HfTokenizer in its own class loader to see that its static initializer sets them.
+   */
   @Test
-  void setsDjlOfflineAndTrackingOptOutWhenLoaded() {
-    assertEquals("true", System.getProperty("ai.djl.offline"));
-    assertEquals("true", System.getProperty("OPT_OUT_TRACKING"));
+  void classInitializationTurnsOnDjlOfflineModeAndTrackingOptOut() throws Exception {
+    String offline = System.clearProperty("ai.djl.offline");
+    String tracking = System.clearProperty("OPT_OUT_TRACKING");
+    try {
+      Class.forName(HfTokenizer.class.getName(), true, new FreshCopyLoader(HfTokenizer.class));
+      assertEquals("true", System.getProperty("ai.djl.offline"));
+      assertEquals("true", System.getProperty("OPT_OUT_TRACKING"));
+      if (System.getenv("DJL_OFFLINE") == null) {
+        assertTrue(Utils.isOfflineMode());
+      }
+    } finally {
+      restore("ai.djl.offline", offline);
+      restore("OPT_OUT_TRACKING", tracking);
+    }
+  }
+
+  private static void restore(String key, String value) {
+    if (value == null) {
+      System.clearProperty(key);
+    } else {
+      System.setProperty(key, value);
+    }
+  }
+
+  /** Defines its own copy of one class and delegates every other class to the test's loader. */
+  private static final class FreshCopyLoader extends ClassLoader {
+    private final String name;
+
+    FreshCopyLoader(Class<?> type) {
+      super(type.getClassLoader());
+      this.name = type.getName();
+    }
+
+    @Override
+    protected Class<?> loadClass(String className, boolean resolve) throws ClassNotFoundException {
+      if (!className.equals(name)) {
+        return super.loadClass(className, resolve);
+      }
+      synchronized (getClassLoadingLock(className)) {
+        Class<?> loaded = findLoadedClass(className);
+        if (loaded != null) {
+          return loaded;
+        }
+        try (InputStream in = getParent().getResourceAsStream(className.replace('.', '/') + ".class")) {
+          byte[] bytes = in.readAllBytes();
+          return defineClass(className, bytes, 0, bytes.length);
+        } catch (IOException e) {
+          throw new ClassNotFoundException(className, e);
+        }
+      }
+    }
   }
 
   @Test
@@ -108,6 +165,24 @@ class HfTokenizerTest {
     Path missing = tmp.resolve("nope");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(missing));
     assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
+  }
+
+  @Test
+  void encodesConcurrentlyFromSeveralThreads() throws Exception {
+    List<String> texts = List.of("alpha beta", "日本語のテキスト", "emoji 🤖 text", "def f(x):\n    return x");
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<long[]>> results = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        String text = texts.get(i % texts.size());
+        results.add(pool.submit(() -> tokenizer.encode(text, false)));
+      }
+      for (int i = 0; i < results.size(); i++) {
+        assertArrayEquals(tokenizer.encode(texts.get(i % texts.size()), false), results.get(i).get());
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @Test

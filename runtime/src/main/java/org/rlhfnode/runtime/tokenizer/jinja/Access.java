@@ -107,9 +107,15 @@ final class Access {
     if (obj instanceof Undefined u) {
       throw u.error();
     }
-    if (!(obj instanceof List || obj instanceof String) || !sliceIndex(start) || !sliceIndex(stop)
-        || !sliceIndex(step)) {
-      return Undefined.because("'" + Py.typeName(obj) + "' object is not subscriptable with a slice");
+    // jinja2 compiles slices to plain Python subscripts, so misuse raises instead of yielding undefined.
+    if (obj instanceof Map) {
+      throw new TemplateException("unhashable type: 'slice'");
+    }
+    if (!(obj instanceof List || obj instanceof String)) {
+      throw new TemplateException("'" + Py.typeName(obj) + "' object is not subscriptable");
+    }
+    if (!sliceIndex(start) || !sliceIndex(stop) || !sliceIndex(step)) {
+      throw new TemplateException("slice indices must be integers or None or have an __index__ method");
     }
     long stepValue = step == null ? 1 : Py.toLong(step);
     if (stepValue == 0) {

@@ -78,6 +78,7 @@ final class Evaluator {
       Map<Object, Object> out = new LinkedHashMap<>();
       for (int i = 0; i < d.keys().size(); i++) {
         Object key = eval(d.keys().get(i), s);
+        Py.checkHashable(key);
         Object existing = Py.findKey(out, key);
         out.put(existing == Scope.MISSING ? key : existing, eval(d.values().get(i), s));
       }

@@ -106,7 +106,7 @@ final class Filters {
     String pad = width instanceof String s ? s : " ".repeat((int) Math.max(0, Py.toLong(width)));
     boolean first = Py.truthy(CallArgs.or(p[1], false));
     boolean blank = Py.truthy(CallArgs.or(p[2], false));
-    List<String> lines = PyStr.splitlines(PyRepr.str(v) + "\n");
+    List<String> lines = PyStr.splitlines(StrMethods.text(v, "filter 'indent'") + "\n");
     StringBuilder rv = new StringBuilder(lines.isEmpty() ? "" : lines.get(0));
     for (int i = 1; i < lines.size(); i++) {
       String line = lines.get(i);
@@ -139,13 +139,33 @@ final class Filters {
     if (v instanceof String s) {
       String t = PyStr.strip(s, null).replace("_", "");
       try {
-        return Long.parseLong(t.startsWith("+") ? t.substring(1) : t, (int) Py.toLong(CallArgs.or(p[1], 10L)));
+        return parseInt(t, (int) Py.toLong(CallArgs.or(p[1], 10L)));
       } catch (NumberFormatException e) {
         Object f = parseFloat(t);
         return f instanceof Double d && Double.isFinite(d) ? (Object) (long) (double) d : fallback;
       }
     }
     return fallback;
+  }
+
+  /** Python's int(text, base): optional sign, and a 0x/0o/0b prefix matching the base (or base 0). */
+  private static long parseInt(String text, int base) {
+    boolean negative = text.startsWith("-");
+    String digits = negative || text.startsWith("+") ? text.substring(1) : text;
+    String lower = PyStr.lower(digits);
+    int radix = base;
+    for (int candidate : new int[] {16, 8, 2}) {
+      String prefix = candidate == 16 ? "0x" : candidate == 8 ? "0o" : "0b";
+      if ((base == candidate || base == 0) && lower.startsWith(prefix)) {
+        digits = digits.substring(2);
+        radix = candidate;
+      }
+    }
+    if (digits.isEmpty() || digits.startsWith("-") || digits.startsWith("+")) {
+      throw new NumberFormatException(text);
+    }
+    long value = Long.parseLong(digits, radix == 0 ? 10 : radix);
+    return negative ? -value : value;
   }
 
   private static Object toFloat(Object v, CallArgs a) {

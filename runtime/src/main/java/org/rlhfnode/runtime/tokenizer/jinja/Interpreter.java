@@ -19,6 +19,10 @@ final class Interpreter {
         flow = execNode(n, s, out);
       } catch (TemplateException e) {
         throw e.atLine(n.line());
+      } catch (RuntimeException e) {
+        // A Java exception here is a bug in this engine; report it like a template error so the
+        // caller still learns the template line instead of getting an unexplained stack trace.
+        throw new TemplateException(n.line(), "internal error: " + e, e);
       }
       if (flow != Flow.NORMAL) {
         return flow;
@@ -101,20 +105,22 @@ final class Interpreter {
         return !Py.truthy(eval.eval(f.filter(), probe));
       });
     }
-    if (items.isEmpty()) {
-      return exec(f.orElse(), s.child(), out);
-    }
     LoopContext loop = new LoopContext(items);
+    // jinja2 clears its "run the else block" flag at the end of an iteration's body, so a break in
+    // the first iteration, or a continue in every one, still runs the else block.
+    boolean bodyCompleted = false;
     for (int i = 0; i < items.size(); i++) {
       loop.moveTo(i);
       Scope iteration = s.child();
       bindTargets(f, items.get(i), iteration);
       iteration.set("loop", loop);
-      if (exec(f.body(), iteration, out) == Flow.BREAK) {
+      Flow flow = exec(f.body(), iteration, out);
+      if (flow == Flow.BREAK) {
         break;
       }
+      bodyCompleted |= flow == Flow.NORMAL;
     }
-    return Flow.NORMAL;
+    return bodyCompleted ? Flow.NORMAL : exec(f.orElse(), s.child(), out);
   }
 
   private void bindTargets(Node.For f, Object item, Scope s) {

@@ -41,7 +41,9 @@ final class Printf {
         out.append(spec());
       }
     }
-    if (mapping == null && argIndex < args.size()) {
+    // Python only reports leftover arguments when they cannot be a mapping (lists and dicts can).
+    boolean mappingLike = mapping != null || (args.size() == 1 && args.get(0) instanceof List && !(args instanceof Tuple));
+    if (!mappingLike && argIndex < args.size()) {
       throw new TemplateException("not all arguments converted during string formatting");
     }
     return out.toString();

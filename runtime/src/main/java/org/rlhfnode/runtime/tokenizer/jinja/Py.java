@@ -184,6 +184,14 @@ final class Py {
     return true;
   }
 
+  /** Python refuses mutable dict keys; membership tests and dict literals raise rather than miss. */
+  static void checkHashable(Object key) {
+    boolean mutableList = key instanceof List && !(key instanceof Tuple) && !(key instanceof PyRange);
+    if (key instanceof Map || key instanceof PyIter || mutableList) {
+      throw new TemplateException("unhashable type: '" + typeName(key) + "'");
+    }
+  }
+
   /** The key of {@code map} equal to {@code key} in Python terms (1 == 1.0), or Scope.MISSING. */
   static Object findKey(Map<?, ?> map, Object key) {
     if (map.containsKey(key)) {
@@ -246,7 +254,7 @@ final class Py {
   /** The items a Python for loop would produce; undefined iterates as empty. */
   static List<Object> iterate(Object v) {
     if (v instanceof Undefined) {
-      return List.of();
+      return new ArrayList<>();
     }
     if (v instanceof String s) {
       List<Object> chars = new ArrayList<>();
@@ -296,6 +304,7 @@ final class Py {
       return s.contains(sub);
     }
     if (container instanceof Map<?, ?> m) {
+      checkHashable(item);
       return findKey(m, item) != Scope.MISSING;
     }
     if (container == null || !(container instanceof Collection || container instanceof PyIter

@@ -160,6 +160,10 @@ final class SeqFilters {
   }
 
   private static Object map(Object v, CallArgs a) {
+    if (!Py.truthy(v)) {
+      // jinja2 checks truthiness before anything else, so none|map(...) is an empty generator.
+      return PyIter.generator(List.of());
+    }
     Function<Object, Object> f;
     if (a.positional().isEmpty() && a.keywords().containsKey("attribute")) {
       Object[] p = a.bind("filter 'map'", "attribute", "default");
@@ -217,6 +221,9 @@ final class SeqFilters {
   }
 
   private static Object selectOrReject(Object v, CallArgs a, boolean byAttribute, boolean select) {
+    if (!Py.truthy(v)) {
+      return PyIter.generator(List.of());
+    }
     List<Object> args = a.positional();
     int offset = byAttribute ? 1 : 0;
     if (byAttribute && args.isEmpty()) {

@@ -18,6 +18,11 @@ public class TemplateException extends RuntimeException {
     this.detail = detail;
   }
 
+  TemplateException(int line, String detail, Throwable cause) {
+    this(line, detail);
+    initCause(cause);
+  }
+
   /** An error raised by helper code that does not know the line; the evaluator adds it. */
   TemplateException(String detail) {
     this(0, detail);

@@ -113,6 +113,12 @@ class FiltersTest {
   }
 
   @Test
+  void intFilterParsesLikePythonIntThenFloat() {
+    assertEquals("31 255 -16 123 7 0", render("{{ '0x1f'|int(0, 0) }} {{ 'ff'|int(base=16) }} {{ '-0x10'|int(0, 16) }} "
+        + "{{ ' 12_3 '|int }} {{ '7.9'|int }} {{ '- 5'|int }}"));
+  }
+
+  @Test
   void stringAndSafeAndEscape() {
     assertEquals("[1, 'a']|<b>|&lt;b&gt; &amp; &#34;q&#34; &#39;", render("{{ [1, 'a']|string }}|{{ '<b>'|safe }}|"
         + "{{ '<b> & \"q\" \\''|e }}"));
@@ -135,6 +141,17 @@ class FiltersTest {
   @Test
   void generatorsAreTruthyEvenWhenEmptyAsInPython() {
     assertEquals("T", render("{% if [1]|select('even') %}T{% endif %}"));
+  }
+
+  @Test
+  void selectAndMapOnFalsyValuesYieldNothingAsJinjaChecksTruthinessFirst() {
+    assertEquals("[]|[]|[]", render("{{ none|map(attribute='name')|list }}|{{ 0|select('odd')|list }}|"
+        + "{{ nope|selectattr('x')|list }}"));
+  }
+
+  @Test
+  void sequenceFiltersOnUndefinedSeeAnEmptySequence() {
+    assertEquals("[]||0", render("{{ nope|sort }}|{{ nope|join(',') }}|{{ nope|length }}"));
   }
 
   @Test

@@ -22,6 +22,14 @@ class StatementsTest {
         + "{% for x in [1, 2] if x > 5 %}{{ x }}{% else %}none{% endfor %}"));
   }
 
+  /** jinja2 decides on the else block by whether any iteration ran to the end of the loop body. */
+  @Test
+  void loopElseAlsoRunsAfterABreakInTheFirstIterationOrWhenEveryIterationContinues() {
+    assertEquals("A1BA2|A1E|AAAE", render("{% for m in xs %}A{{ m }}{% if m == 2 %}{% break %}{% endif %}B"
+        + "{% else %}E{% endfor %}|{% for m in xs %}A{{ m }}{% break %}B{% else %}E{% endfor %}|"
+        + "{% for m in xs %}A{% continue %}{% else %}E{% endfor %}", "xs", List.of(1, 2, 3)));
+  }
+
   @Test
   void inlineIfFiltersBeforeLoopCountsAreTaken() {
     assertEquals("3/2 4/2 ", render("{% for x in [1, 2, 3, 4] if x > 2 %}{{ x }}/{{ loop.length }} {% endfor %}"));

@@ -89,6 +89,22 @@ class TemplateErrorsTest {
   }
 
   @Test
+  void slicingSomethingThatIsNotASequenceFailsAsInPython() {
+    assertEquals("chat template line 1: unhashable type: 'slice'", failure("{{ {'a': 1}[1:] }}").getMessage());
+    assertEquals("chat template line 1: 'NoneType' object is not subscriptable", failure("{{ none[1:] }}").getMessage());
+  }
+
+  @Test
+  void indentRequiresAString() {
+    assertEquals("chat template line 1: filter 'indent': expected str, got int", failure("{{ 3|indent }}").getMessage());
+  }
+
+  @Test
+  void listsCannotBeDictKeys() {
+    assertEquals("chat template line 1: unhashable type: 'list'", failure("{{ [1] in {'a': 1} }}").getMessage());
+  }
+
+  @Test
   void integerOverflowIsAnErrorNotAWrappedValue() {
     assertEquals("chat template line 1: integer overflow in '**'", failure("{{ 2 ** 64 }}").getMessage());
   }
