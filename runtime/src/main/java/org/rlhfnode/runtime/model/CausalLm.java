@@ -21,6 +21,10 @@ import org.rlhfnode.runtime.tensor.Tensors;
  * until {@link #close}.
  */
 public final class CausalLm implements AutoCloseable {
+  /** Module name of the output projection in {@link #linears()}. */
+  public static final String LM_HEAD_MODULE = "lm_head";
+  /** Module name of the reward / value head in {@link #linears()}. */
+  public static final String SCORE_MODULE = "score";
   private final ModelConfig config;
   private final DeviceSpec device;
   private final ScalarType dtype;
@@ -31,6 +35,8 @@ public final class CausalLm implements AutoCloseable {
   private final Linear lmHead; // null for score-only checkpoints
   private final Linear scoreHead; // null for plain LMs
   private final Rope rope;
+  // Filled while the layers are built, in checkpoint order; keys are HF module names.
+  private final Map<String, Linear> linears = new LinkedHashMap<>();
 
   private CausalLm(ModelConfig config, Map<String, Tensor> parameters, DeviceSpec device) {
     this.config = config;
@@ -46,9 +52,9 @@ public final class CausalLm implements AutoCloseable {
     this.layers = List.copyOf(built);
     this.finalNorm = new RmsNorm(parameters.get("model.norm.weight"), config.rmsNormEps());
     Tensor head = config.tieWordEmbeddings() ? embedding : parameters.get(ParameterLayout.LM_HEAD);
-    this.lmHead = head == null ? null : new Linear(head, null);
+    this.lmHead = head == null ? null : register(LM_HEAD_MODULE, new Linear(head, null));
     Tensor score = parameters.get(ParameterLayout.SCORE);
-    this.scoreHead = score == null ? null : new Linear(score, null);
+    this.scoreHead = score == null ? null : register(SCORE_MODULE, new Linear(score, null));
     this.rope = new Rope(config);
   }
 
@@ -97,12 +103,15 @@ public final class CausalLm implements AutoCloseable {
         linear(p + "self_attn.v_proj"), linear(p + "self_attn.o_proj"), config);
     FeedForward ffn;
     if (config.isMoe()) {
+      Linear router = linear(p + "block_sparse_moe.gate");
       List<Mlp> experts = new ArrayList<>();
       for (int e = 0; e < config.numExperts(); e++) {
         String x = p + "block_sparse_moe.experts." + e + ".";
-        experts.add(new Mlp(linear(x + "w1"), linear(x + "w3"), linear(x + "w2")));
+        Linear w1 = linear(x + "w1");
+        Linear w2 = linear(x + "w2");
+        experts.add(new Mlp(w1, linear(x + "w3"), w2));
       }
-      ffn = new MoeMlp(linear(p + "block_sparse_moe.gate"), experts, config.numExpertsPerTok());
+      ffn = new MoeMlp(router, experts, config.numExpertsPerTok());
     } else {
       ffn = new Mlp(linear(p + "mlp.gate_proj"), linear(p + "mlp.up_proj"), linear(p + "mlp.down_proj"));
     }
@@ -110,7 +119,12 @@ public final class CausalLm implements AutoCloseable {
   }
 
   private Linear linear(String prefix) {
-    return new Linear(parameters.get(prefix + ".weight"), parameters.get(prefix + ".bias"));
+    return register(prefix, new Linear(parameters.get(prefix + ".weight"), parameters.get(prefix + ".bias")));
+  }
+
+  private Linear register(String module, Linear linear) {
+    linears.put(module, linear);
+    return linear;
   }
 
   private RmsNorm norm(String prefix) {
@@ -222,6 +236,16 @@ public final class CausalLm implements AutoCloseable {
   /** The weights by HF name, in checkpoint order (the tied head is not repeated). */
   public Map<String, Tensor> parameters() {
     return parameters;
+  }
+
+  /**
+   * Every projection by HF module name (its weight's name without {@code .weight}, such as
+   * {@code model.layers.0.self_attn.q_proj}), in checkpoint order, with {@value #LM_HEAD_MODULE}
+   * and {@value #SCORE_MODULE} last when present. A tied {@code lm_head} shares the embedding
+   * tensor. Unmodifiable; adapters attach through {@link Linear#attach}.
+   */
+  public Map<String, Linear> linears() {
+    return Collections.unmodifiableMap(linears);
   }
 
   /** Throws if any id is outside the vocabulary; {@code what} names the input in the message. */
