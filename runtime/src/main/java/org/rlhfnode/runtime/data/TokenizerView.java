@@ -2,14 +2,43 @@ package org.rlhfnode.runtime.data;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.OptionalLong;
+import org.rlhfnode.runtime.tokenizer.HfTokenizer;
 
 /**
  * What the data package needs from a tokenizer: encoding without truncation, the chat template, and
- * the EOS and pad ids. {@code org.rlhfnode.runtime.tokenizer.HfTokenizer} provides all of it; keeping
- * this narrow view lets the data code be tested with any tokenizer and keeps the dependency one-way.
+ * the EOS and pad ids. {@link HfTokenizer} provides all of it ({@link #of(HfTokenizer)}); keeping this
+ * view narrow lets the data code be tested with a hand-made tokenizer as well.
  */
 public interface TokenizerView {
+
+  /** A view of {@code tokenizer}; closing it stays the caller's business. */
+  static TokenizerView of(HfTokenizer tokenizer) {
+    Objects.requireNonNull(tokenizer, "tokenizer");
+    return new TokenizerView() {
+      @Override
+      public long[] encode(String text, boolean addSpecialTokens) {
+        return tokenizer.encode(text, addSpecialTokens);
+      }
+
+      @Override
+      public String applyChatTemplate(List<Map<String, Object>> messages, boolean addGenerationPrompt,
+          Map<String, Object> extraContext) {
+        return tokenizer.applyChatTemplate(messages, addGenerationPrompt, extraContext);
+      }
+
+      @Override
+      public OptionalLong eosTokenId() {
+        return tokenizer.eosTokenId();
+      }
+
+      @Override
+      public OptionalLong padTokenId() {
+        return tokenizer.padTokenId();
+      }
+    };
+  }
 
   /** Token ids of {@code text}; with {@code addSpecialTokens} the post-processor's BOS/EOS are added. */
   long[] encode(String text, boolean addSpecialTokens);
