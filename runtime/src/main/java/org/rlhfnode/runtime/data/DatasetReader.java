@@ -28,8 +28,11 @@ import java.util.stream.Stream;
  * {@code file:line: what is wrong}.
  */
 public final class DatasetReader {
+  /** Streams the objects of a .json array; a repeated key is an error, never a silent overwrite. */
   private static final ObjectMapper MAPPER = new ObjectMapper()
-      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+  /** Parses one .jsonl line: additionally, anything after the object is an error. */
+  private static final ObjectMapper LINE_MAPPER = MAPPER.copy()
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private DatasetReader() {}
@@ -118,7 +121,7 @@ public final class DatasetReader {
   private static ObjectNode parseObject(Path file, int lineNo, String line) {
     JsonNode node;
     try {
-      node = MAPPER.readTree(line);
+      node = LINE_MAPPER.readTree(line);
     } catch (JsonProcessingException e) {
       throw new DataFormatException(file, lineNo, "bad JSON: " + describe(e), e);
     }
@@ -138,7 +141,7 @@ public final class DatasetReader {
       for (JsonToken t = parser.nextToken(); t != JsonToken.END_ARRAY; t = parser.nextToken()) {
         int lineNo = line(parser);
         if (t != JsonToken.START_OBJECT) {
-          throw new DataFormatException(file, lineNo, "expected a JSON object in the array, got " + t.asString());
+          throw new DataFormatException(file, lineNo, "expected a JSON object in the array, got " + kind(t));
         }
         records.add(new JsonRecord(file, lineNo, parser.readValueAsTree()));
       }
@@ -154,6 +157,19 @@ public final class DatasetReader {
       throw new DataFormatException(file, 0, "cannot read: " + e.getMessage(), e);
     }
     return records;
+  }
+
+  private static String kind(JsonToken t) {
+    if (t == JsonToken.START_ARRAY) {
+      return "array";
+    }
+    if (t == JsonToken.VALUE_STRING) {
+      return "string";
+    }
+    if (t.isNumeric()) {
+      return "number";
+    }
+    return t.isBoolean() ? "boolean" : String.valueOf(t.asString());
   }
 
   private static int line(JsonParser parser) {
