@@ -1,5 +1,8 @@
 package org.rlhfnode.runtime.metrics;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -22,9 +25,12 @@ final class SvgChart {
   private static final double FLAT_RANGE_PAD = 0.5;
   /** Half-height of the y range around a constant non-zero series, relative to its value. */
   private static final double FLAT_RANGE_FRACTION = 0.1;
+  /** Space above and below a series, relative to its range, so the line does not run along the frame. */
+  private static final double Y_MARGIN = 0.04;
   /** Tick labels between these magnitudes are written plainly, others in scientific notation. */
   private static final double PLAIN_MIN = 1e-3;
-  private static final double PLAIN_MAX = 1e4;
+  private static final double PLAIN_MAX = 1e7;
+  private static final MathContext SIGNIFICANT = new MathContext(4, RoundingMode.HALF_EVEN);
 
   private SvgChart() {}
 
@@ -35,8 +41,8 @@ final class SvgChart {
   static String render(String name, List<Point> points, String color) {
     List<Point> finite = new ArrayList<>();
     points.stream().filter(p -> Double.isFinite(p.value())).forEach(finite::add);
-    Range xs = Range.of(finite.stream().mapToDouble(Point::step).toArray());
-    Range ys = Range.of(finite.stream().mapToDouble(Point::value).toArray());
+    Range xs = Range.of(finite.stream().mapToDouble(Point::step).toArray(), 0);
+    Range ys = Range.of(finite.stream().mapToDouble(Point::value).toArray(), Y_MARGIN);
     StringBuilder b = new StringBuilder();
     b.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"%d\""
         + " height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">%n", WIDTH, HEIGHT, WIDTH, HEIGHT,
@@ -82,17 +88,16 @@ final class SvgChart {
     }
   }
 
-  /** Four significant digits, without trailing noise. */
+  /** Four significant digits, plain between {@link #PLAIN_MIN} and {@link #PLAIN_MAX}, else scientific. */
   static String number(double v) {
     if (v == 0) {
       return "0";
     }
     double a = Math.abs(v);
-    if (a < PLAIN_MIN || a >= PLAIN_MAX) {
+    if (!Double.isFinite(v) || a < PLAIN_MIN || a >= PLAIN_MAX) {
       return String.format(Locale.ROOT, "%.3e", v);
     }
-    String s = String.format(Locale.ROOT, "%.4g", v);
-    return s.contains(".") && !s.contains("e") ? s.replaceAll("\\.?0+$", "") : s;
+    return new BigDecimal(v).round(SIGNIFICANT).stripTrailingZeros().toPlainString();
   }
 
   private static int plotWidth() {
@@ -113,7 +118,8 @@ final class SvgChart {
 
   /** An axis range, widened when flat so that the scale never divides by zero. */
   private record Range(double lo, double hi) {
-    static Range of(double[] values) {
+    /** The span of {@code values}, widened on each side by {@code margin} times the span. */
+    static Range of(double[] values, double margin) {
       double lo = Double.POSITIVE_INFINITY;
       double hi = Double.NEGATIVE_INFINITY;
       for (double v : values) {
@@ -127,7 +133,8 @@ final class SvgChart {
         double pad = lo == 0 ? FLAT_RANGE_PAD : Math.abs(lo) * FLAT_RANGE_FRACTION;
         return new Range(lo - pad, hi + pad);
       }
-      return new Range(lo, hi);
+      double pad = (hi - lo) * margin;
+      return new Range(lo - pad, hi + pad);
     }
   }
 }
