@@ -167,7 +167,10 @@ public final class CheckpointManager {
     return rel.toString().replace(rel.getFileSystem().getSeparator(), "/");
   }
 
-  /** Renames the finished directory to its tag; an existing checkpoint of that tag is moved aside first. */
+  /**
+   * Renames the finished directory to its tag. An existing checkpoint of that tag is moved aside
+   * first and put back if the rename fails, so a failed save never costs the earlier checkpoint.
+   */
   private Path publish(Path tmp, String tag) throws IOException {
     Path target = root.resolve(tag);
     Path trash = null;
@@ -176,7 +179,14 @@ public final class CheckpointManager {
       Files.move(target, trash, StandardCopyOption.ATOMIC_MOVE);
       LOG.warn("replacing existing checkpoint {}", target);
     }
-    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+    try {
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      if (trash != null) {
+        Files.move(trash, target, StandardCopyOption.ATOMIC_MOVE);
+      }
+      throw e;
+    }
     DurableFiles.fsyncDirectory(root);
     if (trash != null) {
       DurableFiles.deleteTree(trash);
@@ -233,9 +243,19 @@ public final class CheckpointManager {
     return Optional.empty();
   }
 
-  /** {@link #load} of {@link #latest()}, or empty when there is no complete checkpoint. */
+  /**
+   * Loads the newest complete checkpoint, skipping (with a WARN) any that fails verification as
+   * {@link #latest()} does; each checkpoint is verified once, by {@link #load}.
+   */
   public Optional<LoadedCheckpoint> loadLatest() {
-    return latest().map(this::load);
+    for (Candidate c : scan(true)) {
+      try {
+        return Optional.of(load(c.dir()));
+      } catch (CheckpointFormatException | UncheckedIOException e) {
+        LOG.warn("skipping checkpoint {}: {}", c.dir(), e.getMessage());
+      }
+    }
+    return Optional.empty();
   }
 
   /** A tag directory and its (parsed, not yet verified) manifest. */

@@ -94,7 +94,11 @@ public final class ProgressDisplay implements AutoCloseable {
   public static Mode detectMode() {
     String forced = System.getenv(MODE_ENV);
     if (forced != null && !forced.isBlank()) {
-      return Mode.valueOf(forced.trim().toUpperCase(Locale.ROOT));
+      try {
+        return Mode.valueOf(forced.trim().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(MODE_ENV + "='" + forced + "' is not one of bar, plain, off", e);
+      }
     }
     return stderrIsTerminal() && !"dumb".equals(System.getenv("TERM")) ? Mode.BAR : Mode.PLAIN;
   }

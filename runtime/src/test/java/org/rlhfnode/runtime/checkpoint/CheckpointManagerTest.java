@@ -89,6 +89,7 @@ class CheckpointManagerTest {
       flipLastByte(newer.resolve("model/model.safetensors"));
 
       assertEquals(older, m.latest().orElseThrow());
+      assertEquals(older, m.loadLatest().orElseThrow().dir());
       assertTrue(log.warnings().stream().anyMatch(w -> w.contains("skipping checkpoint " + newer)
           && w.contains("SHA-256 mismatch")), log.warnings().toString());
     }

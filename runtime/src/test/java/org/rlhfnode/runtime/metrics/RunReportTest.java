@@ -52,22 +52,24 @@ class RunReportTest {
     return f.newDocumentBuilder().parse(file.toFile());
   }
 
+  private Summary finishRun(ByteArrayOutputStream printed) {
+    writeRun();
+    return RunReport.finish(saveDir, Duration.ofSeconds(75), new PrintStream(printed, true, StandardCharsets.UTF_8));
+  }
+
   @Test
   void reportHasOneParseableSvgPerMetricWithAPointPerStep() throws Exception {
-    writeRun();
-    ByteArrayOutputStream printed = new ByteArrayOutputStream();
-    Summary summary = RunReport.finish(saveDir, Duration.ofSeconds(75),
-        new PrintStream(printed, true, StandardCharsets.UTF_8));
-    Path report = saveDir.resolve(RunReport.FILE_NAME);
-    Document doc = parse(report);
-
+    finishRun(new ByteArrayOutputStream());
+    Document doc = parse(saveDir.resolve(RunReport.FILE_NAME));
     List<String> metrics =
         List.of("loss", "lr", "grad_norm", "tokens_per_s", "reward_accuracy", "a<b&\"c\"", "eval_loss");
     NodeList svgs = doc.getElementsByTagName("svg");
-    assertEquals(metrics.size(), svgs.getLength());
     NodeList headings = doc.getElementsByTagName("h3");
+    assertEquals(metrics.size(), svgs.getLength());
+    List<String> shown = new ArrayList<>();
     for (int i = 0; i < svgs.getLength(); i++) {
       String metric = headings.item(i).getTextContent();
+      shown.add(metric);
       Element svg = (Element) svgs.item(i);
       NodeList polylines = svg.getElementsByTagName("polyline");
       assertEquals(1, polylines.getLength(), metric);
@@ -77,18 +79,24 @@ class RunReportTest {
       assertEquals(expected, points.split(" ").length, metric);
       assertEquals(metric + " vs step", svg.getElementsByTagName("title").item(0).getTextContent());
     }
-    List<String> shown = new ArrayList<>();
-    for (int i = 0; i < headings.getLength(); i++) {
-      shown.add(headings.item(i).getTextContent());
-    }
     assertEquals(metrics, shown, "one chart per metric, in first-logged order");
     assertEquals(2, doc.getElementsByTagName("table").getLength(), "summary and metrics tables");
+  }
 
-    String html = Files.readString(report);
-    assertFalse(html.contains("<script"), "no scripts");
-    assertFalse(html.contains("src=") || html.contains("href=") || html.contains("@import"), "nothing external");
+  @Test
+  void reportIsSelfContained() throws Exception {
+    finishRun(new ByteArrayOutputStream());
+    String html = Files.readString(saveDir.resolve(RunReport.FILE_NAME));
     assertTrue(html.startsWith("<!DOCTYPE html>"));
+    assertFalse(html.contains("<script"), "no scripts");
+    assertFalse(html.contains("src=") || html.contains("href=") || html.contains("@import") || html.contains("url("),
+        "nothing external");
+  }
 
+  @Test
+  void summaryIsPrintedAndInTheReport() throws Exception {
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    Summary summary = finishRun(printed);
     assertEquals(STEPS, summary.lastStep());
     assertEquals(STEPS, summary.loggedRows());
     assertEquals(20, summary.bestLossStep());
@@ -97,7 +105,9 @@ class RunReportTest {
     String text = printed.toString(StandardCharsets.UTF_8);
     assertTrue(text.startsWith("run summary"), text);
     assertTrue(text.contains("time        01:15"), text);
-    assertTrue(text.contains("report      " + report), text);
+    assertTrue(text.contains("report      " + saveDir.resolve(RunReport.FILE_NAME)), text);
+    String table = parse(saveDir.resolve(RunReport.FILE_NAME)).getElementsByTagName("table").item(0).getTextContent();
+    assertTrue(table.contains("best loss") && table.contains("(step 20)"), table);
   }
 
   @Test
