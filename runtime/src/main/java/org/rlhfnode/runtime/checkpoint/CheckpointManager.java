@@ -107,7 +107,7 @@ public final class CheckpointManager {
    * @param modelWeights tensors on any device; saved in their own dtype
    * @param optimizerState {@code Optimizer#exportState()}; may be empty
    * @return the checkpoint directory
-   * @throws UncheckedIOException if writing fails; nothing named {@code tag} is created then
+   * @throws UncheckedIOException if writing fails; then no new {@code tag} directory appears and an existing one is kept
    */
   public Path save(String tag, Map<String, Tensor> modelWeights, Map<String, Tensor> optimizerState,
       TrainingState state) {
