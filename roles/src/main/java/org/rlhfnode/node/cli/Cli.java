@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "rlhf-node", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
     description = "RLHF and alignment for large language models on the JVM.",
-    subcommands = {ForwardCommand.class, GenerateCommand.class, InitModelCommand.class, BenchCommand.class})
+    subcommands = {ForwardCommand.class, GenerateCommand.class, InitModelCommand.class, BenchCommand.class,
+        org.rlhfnode.node.cli.train.TrainCommand.class, RejectionSampleCommand.class})
 public final class Cli implements Runnable {
   /** Exit code for bad input and failed runs. */
   public static final int EXIT_ERROR = 2;
@@ -29,6 +30,7 @@ public final class Cli implements Runnable {
   /** Runs the CLI and returns the process exit code. */
   public static int run(String[] args) {
     CommandLine cli = new CommandLine(new Cli());
+    org.rlhfnode.node.cli.train.TrainCommand.describeSettings(cli.getSubcommands().get("train"));
     cli.setParameterExceptionHandler((ex, a) -> {
       PrintWriter err = ex.getCommandLine().getErr();
       java.util.List<String> unknown = ex.getCommandLine().getUnmatchedArguments();

@@ -19,13 +19,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The CLI contracts (`forward`, `generate`, `init-model`) and the one-line error policy, in-process. */
-class CliTest {
+public class CliTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Exit code, stdout and stderr of one CLI run. */
-  record Run(int code, String out, String err) {}
+  public record Run(int code, String out, String err) {}
 
-  static Run run(String... args) {
+  public static Run run(String... args) {
     PrintStream oldOut = System.out;
     PrintStream oldErr = System.err;
     ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -7,8 +7,10 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.rlhfnode.runtime.model.CausalLm;
+import org.rlhfnode.runtime.data.Batch;
+import org.rlhfnode.runtime.data.Collator.PairBatch;
+import org.rlhfnode.runtime.train.BatchTensors;
 import org.rlhfnode.runtime.train.Objective;
-import org.rlhfnode.runtime.train.TokenBatch;
 
 /**
  * DPO / cDPO / IPO against a frozen reference model (algorithms.md §5): sequence log-prob sums of
@@ -27,14 +29,14 @@ public final class DpoObjective implements Objective<PairBatch> {
   }
 
   /** Sums and lengths of the response log-probs of every row under {@code model}. */
-  static SequenceScores sequenceScores(CausalLm model, TokenBatch rows) {
-    Tensor ids = rows.idsTensor(model.device()); // [R, L]
-    Tensor logProbs = TokenLogProbs.of(model.forward(ids, rows.attentionTensor(model.device())), ids); // [R, L-1]
-    return SequenceScores.of(logProbs, rows.lossMaskTensor(model.device()));
+  static SequenceScores sequenceScores(CausalLm model, Batch rows) {
+    Tensor ids = BatchTensors.ids(rows, model.device()); // [R, L]
+    Tensor logProbs = TokenLogProbs.of(model.forward(ids, BatchTensors.attention(rows, model.device())), ids); // [R, L-1]
+    return SequenceScores.of(logProbs, BatchTensors.lossMask(rows, model.device()));
   }
 
   /** Reference sums without gradient. */
-  static Tensor referenceSums(CausalLm reference, TokenBatch rows) {
+  static Tensor referenceSums(CausalLm reference, Batch rows) {
     try (NoGradGuard guard = new NoGradGuard()) {
       return sequenceScores(reference, rows).sums().detach();
     }
@@ -48,8 +50,8 @@ public final class DpoObjective implements Objective<PairBatch> {
   @Override
   public MicroResult forward(PairBatch batch, double pairsInStep) {
     int p = batch.pairs();
-    SequenceScores all = sequenceScores(policy, batch.sequences());
-    Tensor ref = referenceSums(reference, batch.sequences()); // [2P]
+    SequenceScores all = sequenceScores(policy, batch.batch());
+    Tensor ref = referenceSums(reference, batch.batch()); // [2P]
     PreferenceLoss.Result r = PreferenceLoss.compute(options, slice(all, 0, p), slice(all, p, p),
         ref.narrow(0, 0, p), ref.narrow(0, p, p));
     double share = p / pairsInStep;
@@ -59,7 +61,7 @@ public final class DpoObjective implements Objective<PairBatch> {
     metrics.put("rejected_reward", r.rejectedReward());
     metrics.put("reward_margin", r.margin());
     metrics.put("nll", r.nll());
-    return new MicroResult(r.loss().mul(new Scalar(share)), r.value() * share, batch.sequences().lossTokens(), metrics);
+    return new MicroResult(r.loss().mul(new Scalar(share)), r.value() * share, batch.batch().targetTokens(), metrics);
   }
 
   private static SequenceScores slice(SequenceScores s, long start, long n) {

@@ -3,12 +3,12 @@ package org.rlhfnode.runtime.algo;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.tensor.Tensors;
+import org.rlhfnode.runtime.data.Collator.KtoBatch;
 import org.rlhfnode.runtime.train.Objective;
 
 /**
@@ -28,27 +28,28 @@ public final class KtoObjective implements Objective<KtoBatch> {
 
   @Override
   public double stepDenominator(List<KtoBatch> microBatches) {
-    return microBatches.stream().mapToInt(b -> b.matched().rows()).sum();
+    return microBatches.stream().mapToInt(KtoBatch::examples).sum();
   }
 
   @Override
   public MicroResult forward(KtoBatch batch, double examplesInStep) {
-    int b = batch.matched().rows();
-    Tensor policySums = DpoObjective.sequenceScores(policy, batch.matched()).sums(); // [b]
-    Tensor refSums = DpoObjective.referenceSums(reference, batch.matched()); // [b]
-    Tensor policyMismatched;
-    try (NoGradGuard guard = new NoGradGuard()) {
-      policyMismatched = DpoObjective.sequenceScores(policy, batch.mismatched()).sums().detach();
+    int b = batch.examples();
+    // rows 0..b−1: the examples (with gradient); rows b..2b−1: mismatched pairs for the anchor (none)
+    Tensor policyAll = DpoObjective.sequenceScores(policy, batch.batch()).sums(); // [2b]
+    Tensor refAll = DpoObjective.referenceSums(reference, batch.batch()); // [2b]
+    float[] labels = new float[b];
+    for (int i = 0; i < b; i++) {
+      labels[i] = batch.desirable()[i] ? 1f : 0f;
     }
-    Tensor refMismatched = DpoObjective.referenceSums(reference, batch.mismatched());
-    Tensor desirable = Tensors.floats(batch.desirable(), b).to(policySums.device(), ScalarType.Float);
-    KtoLoss.Result r = KtoLoss.compute(options, policySums, refSums, desirable, policyMismatched, refMismatched);
+    Tensor desirable = Tensors.floats(labels, b).to(policyAll.device(), ScalarType.Float);
+    KtoLoss.Result r = KtoLoss.compute(options, policyAll.narrow(0, 0, b), refAll.narrow(0, 0, b), desirable,
+        policyAll.narrow(0, b, b).detach(), refAll.narrow(0, b, b));
     double share = b / examplesInStep;
     Map<String, Double> metrics = new LinkedHashMap<>();
     metrics.put("kl_anchor", r.anchor());
     metrics.put("chosen_reward", r.chosenReward());
     metrics.put("rejected_reward", r.rejectedReward());
-    return new MicroResult(r.loss().mul(new Scalar(share)), r.value() * share, batch.matched().lossTokens(), metrics);
+    return new MicroResult(r.loss().mul(new Scalar(share)), r.value() * share, batch.batch().targetTokens(), metrics);
   }
 
   @Override

@@ -8,6 +8,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.tensor.Tensors;
+import org.rlhfnode.runtime.data.Collator.PairBatch;
+import org.rlhfnode.runtime.train.BatchTensors;
 import org.rlhfnode.runtime.train.Objective;
 
 /**
@@ -17,23 +19,32 @@ import org.rlhfnode.runtime.train.Objective;
 public final class RewardObjective implements Objective<PairBatch> {
   private final CausalLm model;
   private final RewardModelLoss.Kind kind;
+  private final boolean useMargin;
 
-  public RewardObjective(CausalLm model, RewardModelLoss.Kind kind) {
+  /** @param useMargin subtract each pair's margin μ (OpenRLHF's {@code --margin_loss}) */
+  public RewardObjective(CausalLm model, RewardModelLoss.Kind kind, boolean useMargin) {
     if (!model.hasScoreHead()) {
       throw new IllegalArgumentException("reward-model training needs a model with a score head");
     }
     this.model = model;
     this.kind = kind;
+    this.useMargin = useMargin;
+  }
+
+  private static float[] toFloats(double[] d) {
+    float[] f = new float[d.length];
+    for (int i = 0; i < d.length; i++) {
+      f[i] = (float) d[i];
+    }
+    return f;
   }
 
   /** Scores r [2P] of a pair batch: the score head at each row's last real token. */
   public Tensor scores(PairBatch batch) {
-    Tensor hidden = model.hidden(batch.sequences().idsTensor(model.device()),
-        batch.sequences().attentionTensor(model.device()), null); // [2P, L, d]
+    Tensor hidden = model.hidden(BatchTensors.ids(batch.batch(), model.device()),
+        BatchTensors.attention(batch.batch(), model.device()), null); // [2P, L, d]
     Tensor perToken = model.scores(hidden); // [2P, L]
-    long[] last = batch.sequences().lastTokenIndex();
-    Tensor index = Tensors.longs(last, last.length, 1).to(perToken.device(), ScalarType.Long);
-    return perToken.gather(1, index).squeeze(1); // [2P]
+    return perToken.gather(1, BatchTensors.lastTokenIndex(batch.batch(), model.device())).squeeze(1); // [2P]
   }
 
   @Override
@@ -45,8 +56,7 @@ public final class RewardObjective implements Objective<PairBatch> {
   public MicroResult forward(PairBatch batch, double pairsInStep) {
     Tensor r = scores(batch);
     int p = batch.pairs();
-    Tensor margin = batch.margins() == null ? null
-        : Tensors.floats(batch.margins(), p).to(r.device(), ScalarType.Float);
+    Tensor margin = useMargin ? Tensors.floats(toFloats(batch.margins()), p).to(r.device(), ScalarType.Float) : null;
     RewardModelLoss.Result res = RewardModelLoss.compute(kind, r.narrow(0, 0, p), r.narrow(0, p, p), margin);
     double share = p / pairsInStep;
     Map<String, Double> metrics = new LinkedHashMap<>();

@@ -6,7 +6,8 @@ import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Tensor;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.tensor.Tensors;
-import org.rlhfnode.runtime.train.TokenBatch;
+import org.rlhfnode.runtime.data.Batch;
+import org.rlhfnode.runtime.train.BatchTensors;
 
 /**
  * Scores whole sequences with a reward model: the {@code score} head at each sequence's last token
@@ -45,13 +46,12 @@ public final class RewardScorer {
       for (int start = 0; start < sequences.size(); start += microBatch) {
         List<long[]> chunk = sequences.subList(start, Math.min(sequences.size(), start + microBatch));
         try (PointerScope scope = new PointerScope()) {
-          TokenBatch batch = rightPadded(chunk);
-          Tensor perToken = model.scores(model.hidden(batch.idsTensor(model.device()),
-              batch.attentionTensor(model.device()), null)); // [b, L]
-          float[] all = Tensors.toFloats(perToken);
-          long[] last = batch.lastTokenIndex();
+          Batch batch = rightPadded(chunk);
+          Tensor perToken = model.scores(model.hidden(BatchTensors.ids(batch, model.device()),
+              BatchTensors.attention(batch, model.device()), null)); // [b, L]
+          float[] last = Tensors.toFloats(perToken.gather(1, BatchTensors.lastTokenIndex(batch, model.device())));
           for (int i = 0; i < chunk.size(); i++) {
-            out[start + i] = (all[i * batch.cols() + (int) last[i]] - mean) / std;
+            out[start + i] = (last[i] - mean) / std;
           }
         }
       }
@@ -60,7 +60,7 @@ public final class RewardScorer {
   }
 
   /** Right-pads sequences into a batch (pad id 0, no loss mask). */
-  static TokenBatch rightPadded(List<long[]> sequences) {
+  static Batch rightPadded(List<long[]> sequences) {
     int cols = 2;
     for (long[] s : sequences) {
       cols = Math.max(cols, s.length);
@@ -73,6 +73,6 @@ public final class RewardScorer {
       System.arraycopy(s, 0, ids, r * cols, s.length);
       java.util.Arrays.fill(att, r * cols, r * cols + s.length, 1L);
     }
-    return new TokenBatch(ids, att, new float[rows * (cols - 1)], rows, cols);
+    return new Batch(rows, cols, ids, att, new long[rows * (cols - 1)]);
   }
 }

@@ -71,6 +71,15 @@ public final class ConditionalSft {
       }
       scores[i] = r.numberOrZero(scoreKey, "score key");
     }
+    return rewrite(records, inputKey, scores, normalize);
+  }
+
+  /** Records with the text under {@code inputKey} conditioned on the given scores (one per record). */
+  public static List<JsonRecord> rewrite(List<JsonRecord> records, String inputKey, double[] scores,
+      boolean normalize) {
+    if (scores.length != records.size()) {
+      throw new IllegalArgumentException("one score per record expected");
+    }
     if (normalize) {
       scores = zNormalize(scores);
     }

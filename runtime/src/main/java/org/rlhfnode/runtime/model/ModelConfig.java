@@ -134,7 +134,16 @@ public record ModelConfig(
 
   /** The HF {@code config.json} text for this config, with {@code torch_dtype} as given. */
   public String toJson(String dtypeName) {
+    return toJson(dtypeName, java.util.Map.of());
+  }
+
+  /**
+   * The {@code config.json} text with extra top-level keys (e.g. a reward model's {@code mean} and
+   * {@code std} normalisation statistics).
+   */
+  public String toJson(String dtypeName, java.util.Map<String, ?> extra) {
     ObjectNode node = ConfigJson.write(this, dtypeName);
+    extra.forEach((k, v) -> node.set(k, JSON.valueToTree(v)));
     try {
       return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node) + "\n";
     } catch (JsonProcessingException e) {

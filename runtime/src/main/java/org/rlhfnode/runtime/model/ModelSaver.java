@@ -31,6 +31,11 @@ public final class ModelSaver {
 
   /** Saves {@code model} into {@code dir} (created if needed) with weights in {@code dtype}. */
   public static void save(CausalLm model, Path dir, DType dtype, long maxShardBytes) {
+    save(model, dir, dtype, maxShardBytes, Map.of());
+  }
+
+  /** {@link #save} with extra top-level {@code config.json} keys. */
+  public static void save(CausalLm model, Path dir, DType dtype, long maxShardBytes, Map<String, ?> extraConfig) {
     if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
       throw new IllegalArgumentException("save dtype must be F32, BF16 or F16, got " + dtype);
     }
@@ -42,7 +47,7 @@ public final class ModelSaver {
         payloads.add(NativeTensors.payload(e.getKey(), cpu));
       }
       CheckpointWriter.write(dir, payloads, maxShardBytes);
-      writeAtomically(dir.resolve("config.json"), model.config().toJson(torchDtypeName(dtype)));
+      writeAtomically(dir.resolve("config.json"), model.config().toJson(torchDtypeName(dtype), extraConfig));
       writeAtomically(dir.resolve("generation_config.json"), model.config().generationConfigJson());
     } catch (IOException e) {
       throw new UncheckedIOException(dir + ": cannot save model: " + e.getMessage(), e);

@@ -12,6 +12,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.rlhfnode.runtime.algo.SftObjective;
+import org.rlhfnode.runtime.data.Batch;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelConfig;
 import org.rlhfnode.runtime.model.ModelInit;
@@ -26,7 +27,7 @@ class TrainerLearnsTest {
   }
 
   /** Sequences "1 a a+1 … a+5 2": every target token follows from the one before it. */
-  static final class RepeatSource implements BatchSource<TokenBatch> {
+  static final class RepeatSource implements BatchSource<Batch> {
     private final SplittableRandom rnd;
     private final int micro;
     private final int rows;
@@ -37,11 +38,11 @@ class TrainerLearnsTest {
       this.rows = rows;
     }
 
-    TokenBatch batch() {
+    Batch batch() {
       int cols = 8;
       long[] ids = new long[rows * cols];
       long[] att = new long[rows * cols];
-      float[] mask = new float[rows * (cols - 1)];
+      long[] mask = new long[rows * (cols - 1)];
       for (int r = 0; r < rows; r++) {
         long[] seq = new long[cols];
         seq[0] = 1;
@@ -58,11 +59,11 @@ class TrainerLearnsTest {
           mask[r * (cols - 1) + t] = 1; // targets: everything after the random first token
         }
       }
-      return new TokenBatch(ids, att, mask, rows, cols);
+      return new Batch(rows, cols, ids, att, mask);
     }
 
-    @Override public List<TokenBatch> nextStep() {
-      List<TokenBatch> out = new ArrayList<>();
+    @Override public List<Batch> nextStep() {
+      List<Batch> out = new ArrayList<>();
       for (int i = 0; i < micro; i++) {
         out.add(batch());
       }
@@ -88,7 +89,7 @@ class TrainerLearnsTest {
       Map<String, Tensor> params = model.parameters();
       params.values().forEach(t -> t.requires_grad_(true));
       try (AdamW adam = new AdamW(params, cfg.adam())) {
-        Trainer<TokenBatch> trainer = new Trainer<>(cfg, params, new SftObjective(model), new RepeatSource(3, 2, 8),
+        Trainer<Batch> trainer = new Trainer<>(cfg, params, new SftObjective(model), new RepeatSource(3, 2, 8),
             adam, LrSchedule.of(LrSchedule.Kind.CONSTANT_WITH_WARMUP, cfg.learningRate(), 60, 0));
         double first = trainer.step(0).loss();
         double last = 0;

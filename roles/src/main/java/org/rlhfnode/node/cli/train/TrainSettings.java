@@ -52,7 +52,7 @@ public final class TrainSettings {
         continue;
       }
       String path = resolve(name, defaults, flatToPath);
-      boolean isBool = defaults.getValue(path).valueType() == ConfigValueType.BOOLEAN;
+      boolean isBool = typeOf(defaults, path) == ConfigValueType.BOOLEAN;
       if (value == null) {
         boolean bare = i + 1 >= args.size() || args.get(i + 1).startsWith("--");
         value = isBool && bare ? "true" : next(args, ++i, arg);
@@ -97,11 +97,16 @@ public final class TrainSettings {
   }
 
   private static boolean isSection(Config c, String path) {
-    return c.getValue(path).valueType() == ConfigValueType.OBJECT;
+    return typeOf(c, path) == ConfigValueType.OBJECT;
+  }
+
+  /** The type of a default; keys that default to null take strings. */
+  private static ConfigValueType typeOf(Config c, String path) {
+    return c.getIsNull(path) ? ConfigValueType.STRING : c.getValue(path).valueType();
   }
 
   private static Object typed(String path, String raw, Config defaults) {
-    ConfigValueType type = defaults.getValue(path).valueType();
+    ConfigValueType type = typeOf(defaults, path);
     try {
       switch (type) {
         case BOOLEAN:

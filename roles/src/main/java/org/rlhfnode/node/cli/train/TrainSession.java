@@ -1,0 +1,211 @@
+package org.rlhfnode.node.cli.train;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.rlhfnode.runtime.data.BatchIterator;
+import org.rlhfnode.runtime.data.DataOptions;
+import org.rlhfnode.runtime.data.TokenizerView;
+import org.rlhfnode.runtime.io.DType;
+import org.rlhfnode.runtime.lora.LoraCheckpoint;
+import org.rlhfnode.runtime.lora.LoraConfig;
+import org.rlhfnode.runtime.lora.LoraModel;
+import org.rlhfnode.runtime.metrics.Summary;
+import org.rlhfnode.runtime.model.CausalLm;
+import org.rlhfnode.runtime.model.ModelLoader;
+import org.rlhfnode.runtime.model.ModelSaver;
+import org.rlhfnode.runtime.tensor.DeviceSpec;
+import org.rlhfnode.runtime.tokenizer.HfTokenizer;
+import org.rlhfnode.runtime.train.AdamW;
+import org.rlhfnode.runtime.train.BatchSource;
+import org.rlhfnode.runtime.train.ExampleBatches;
+import org.rlhfnode.runtime.train.LrSchedule;
+import org.rlhfnode.runtime.train.Objective;
+import org.rlhfnode.runtime.train.TrainConfig;
+import org.rlhfnode.runtime.train.Trainer;
+import org.rlhfnode.runtime.train.TrainingRun;
+
+/**
+ * Everything one {@code train} command builds from its settings: the tokenizer, the policy (with
+ * LoRA adapters when {@code --lora_rank} > 0), frozen models it needs, the trainer and the export.
+ */
+final class TrainSession implements AutoCloseable {
+  private static final List<String> TOKENIZER_FILES =
+      List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja");
+
+  final TrainSettings settings;
+  final TrainConfig config;
+  final DeviceSpec device;
+  final ScalarType dtype;
+  final Path pretrain;
+  final HfTokenizer tokenizer;
+  private CausalLm policy;
+  private LoraModel lora;
+
+  TrainSession(TrainSettings s) {
+    this.settings = s;
+    this.config = trainConfig(s);
+    torch.set_num_threads(s.integer("model.threads") == 0 ? Runtime.getRuntime().availableProcessors()
+        : s.integer("model.threads"));
+    torch.manual_seed(config.seed());
+    this.device = DeviceSpec.parse(s.string("model.device"));
+    this.dtype = config.bf16() ? ScalarType.BFloat16 : ScalarType.Float;
+    this.pretrain = s.path("model.pretrain");
+    this.tokenizer = HfTokenizer.load(pretrain);
+    this.policy = ModelLoader.load(pretrain, device, dtype);
+  }
+
+  static TrainConfig trainConfig(TrainSettings s) {
+    List<String> betas = s.list("train.adam_betas");
+    if (betas.size() != 2) {
+      throw new IllegalArgumentException("--adam_betas needs two values, got " + betas);
+    }
+    AdamW.Options adam = new AdamW.Options(Double.parseDouble(betas.get(0)), Double.parseDouble(betas.get(1)),
+        s.number("train.adam_eps"), s.number("train.l2"));
+    return new TrainConfig(s.path("train.save_path"), s.integer("train.max_epochs"),
+        s.integer("train.micro_train_batch_size"), s.integer("train.train_batch_size"),
+        s.number("train.learning_rate"), s.number("train.lr_warmup_ratio"),
+        LrSchedule.Kind.parse(s.string("train.lr_scheduler")), s.number("train.max_norm"), adam,
+        s.longValue("train.seed"), s.integer("train.save_steps"), s.integer("train.eval_steps"),
+        s.integer("train.logging_steps"), s.optPath("train.ckpt_path"), s.bool("train.load_checkpoint"),
+        s.integer("train.max_ckpt_num"), s.bool("train.bf16"), s.longValue("train.max_steps"));
+  }
+
+  /** Data options from the settings; {@code sftDefaults} applies OpenRLHF's SFT input template default. */
+  DataOptions dataOptions(boolean sftDefaults) {
+    DataOptions.Builder b = sftDefaults ? DataOptions.sftBuilder() : DataOptions.builder();
+    TrainSettings s = settings;
+    b.dataset(String.join(",", s.list("data.dataset"))).evalSplit(s.number("data.eval_split"))
+        .maxSamples(s.integer("data.max_samples")).maxLen(s.integer("data.max_len")).seed(config.seed())
+        .inputKey(s.optString("data.input_key")).outputKey(s.optString("data.output_key"))
+        .promptKey(s.optString("data.prompt_key")).chosenKey(s.optString("data.chosen_key"))
+        .rejectedKey(s.optString("data.rejected_key")).labelKey(s.optString("data.label_key"))
+        .marginKey(s.optString("data.margin_key")).applyChatTemplate(s.bool("data.apply_chat_template"))
+        .pretrainMode(s.bool("data.pretrain_mode"));
+    if (!s.list("data.dataset_probs").isEmpty()) {
+      b.datasetProbs(String.join(",", s.list("data.dataset_probs")));
+    }
+    if (s.optString("data.eval_dataset") != null) {
+      b.evalDataset(s.optString("data.eval_dataset"));
+    }
+    if (s.optString("data.input_template") != null) {
+      b.inputTemplate(s.optString("data.input_template").replace("\\n", "\n"));
+    }
+    if (s.list("data.dataset").isEmpty()) {
+      throw new IllegalArgumentException("--dataset is required");
+    }
+    return b.build();
+  }
+
+  TokenizerView tokenizerView() {
+    return TokenizerView.of(tokenizer);
+  }
+
+  CausalLm policy() {
+    return policy;
+  }
+
+  /** Replaces the policy (e.g. after adding a score head); the old one must already be closed or reused. */
+  void replacePolicy(CausalLm model) {
+    this.policy = model;
+  }
+
+  /** Loads a frozen model (reference or reward) in the session's dtype and device. */
+  CausalLm frozen(Path dir) {
+    return ModelLoader.load(dir, device, dtype);
+  }
+
+  /** Attaches LoRA if asked and returns the tensors to optimise; everything else is frozen. */
+  Map<String, Tensor> trainable() {
+    TrainSettings s = settings;
+    List<String> targets = LoraConfig.parseTargetModules(String.join(",", s.list("lora.target_modules")));
+    LoraConfig.fromFlags(s.integer("lora.lora_rank"), s.number("lora.lora_alpha"), s.number("lora.lora_dropout"),
+        targets).ifPresent(c -> {
+          lora = LoraModel.attach(policy, c, config.seed());
+          lora.setTraining(true);
+        });
+    if (lora != null) {
+      return lora.trainableParameters();
+    }
+    Map<String, Tensor> params = policy.parameters();
+    params.values().forEach(t -> t.requires_grad_(true));
+    return params;
+  }
+
+  /** Micro-batches of {@code micro_train_batch_size}, {@code train_batch_size / micro} per step. */
+  <E, B> BatchSource<B> batches(BatchIterator<E> micro, Function<List<E>, B> collate) {
+    return new ExampleBatches<>(micro, config.accumulationSteps(), collate);
+  }
+
+  /** Runs the training loop and exports the final model to {@code --save_path}. */
+  <B> Summary run(Objective<B> objective, BatchSource<B> source, Map<String, Tensor> trainable,
+      Supplier<Map<String, Double>> evaluator, String label, Supplier<Map<String, ?>> extraConfig) {
+    long scheduled = source.stepsPerEpoch() * config.maxEpochs();
+    LrSchedule schedule = LrSchedule.of(config.lrScheduler(), config.learningRate(), Math.max(1, scheduled),
+        config.lrWarmupRatio());
+    try (AdamW adam = new AdamW(trainable, config.adam())) {
+      Trainer<B> trainer = new Trainer<>(config, trainable, objective, source, adam, schedule);
+      Supplier<Map<String, Double>> eval = evaluator == null ? null : () -> withoutTraining(evaluator);
+      return new TrainingRun<>(trainer, trainable, eval, dir -> export(dir, extraConfig.get()), label).run();
+    }
+  }
+
+  private Map<String, Double> withoutTraining(Supplier<Map<String, Double>> evaluator) {
+    if (lora != null) {
+      lora.setTraining(false);
+    }
+    try (NoGradGuard guard = new NoGradGuard()) {
+      return evaluator.get();
+    } finally {
+      if (lora != null) {
+        lora.setTraining(true);
+      }
+    }
+  }
+
+  private void export(Path dir, Map<String, ?> extraConfig) {
+    DType saveDtype = settings.string("train.save_dtype").startsWith("b") ? DType.BF16 : DType.F32;
+    if (lora != null) {
+      LoraCheckpoint.save(lora, dir.resolve("adapter"), pretrain.toString());
+      lora.mergeAndUnload();
+    }
+    ModelSaver.save(policy, dir, saveDtype, ModelSaver.DEFAULT_SHARD_BYTES, extraConfig);
+    copyTokenizer(pretrain, dir);
+    try {
+      Files.writeString(dir.resolve("train_config.conf"), settings.render());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static void copyTokenizer(Path from, Path to) {
+    try {
+      for (String name : TOKENIZER_FILES) {
+        if (Files.exists(from.resolve(name))) {
+          Files.copy(from.resolve(name), to.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot copy tokenizer files to " + to + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (lora != null) {
+      lora.close();
+    }
+    policy.close();
+    tokenizer.close();
+  }
+}

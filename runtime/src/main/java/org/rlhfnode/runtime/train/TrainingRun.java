@@ -1,0 +1,150 @@
+package org.rlhfnode.runtime.train;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.rlhfnode.runtime.checkpoint.CheckpointManager;
+import org.rlhfnode.runtime.checkpoint.LoadedCheckpoint;
+import org.rlhfnode.runtime.checkpoint.RngState;
+import org.rlhfnode.runtime.checkpoint.TrainingState;
+import org.rlhfnode.runtime.metrics.MetricsWriter;
+import org.rlhfnode.runtime.metrics.ProgressDisplay;
+import org.rlhfnode.runtime.metrics.RunReport;
+import org.rlhfnode.runtime.metrics.Summary;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A whole offline training run around a {@link Trainer}: resume from the newest complete
+ * checkpoint ({@code --load_checkpoint}), the step loop with logging every {@code logging_steps},
+ * evaluation every {@code eval_steps}, checkpoints every {@code save_steps} (weights, optimizer,
+ * data cursor, step) and the final export. A resumed run continues with exactly the batches and
+ * optimizer state the uninterrupted run would have had, so its losses match step for step.
+ */
+public final class TrainingRun<B> {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainingRun.class);
+
+  private final Trainer<B> trainer;
+  private final Map<String, Tensor> savedWeights;
+  private final Supplier<Map<String, Double>> evaluator;
+  private final Consumer<Path> exporter;
+  private final String label;
+
+  /**
+   * @param savedWeights the tensors a checkpoint holds (all weights, or only LoRA adapters)
+   * @param evaluator eval metrics on the held-out set (prefixed {@code eval_}), or null
+   * @param exporter writes the final model to a directory, or null
+   * @param label the algorithm's name on the progress bar
+   */
+  public TrainingRun(Trainer<B> trainer, Map<String, Tensor> savedWeights, Supplier<Map<String, Double>> evaluator,
+      Consumer<Path> exporter, String label) {
+    this.trainer = trainer;
+    this.savedWeights = savedWeights;
+    this.evaluator = evaluator;
+    this.exporter = exporter;
+    this.label = label;
+  }
+
+  /**
+   * Runs to the end (or {@code max_steps}): {@code metrics.jsonl}, the progress bar, checkpoints, the
+   * final export, then {@code report.html} and a printed summary. Returns the summary.
+   */
+  public Summary run() {
+    TrainConfig cfg = trainer.config();
+    Instant began = Instant.now();
+    CheckpointManager checkpoints = new CheckpointManager(cfg.checkpointDir(), cfg.maxCkptNum());
+    long total = Trainer.totalSteps(cfg, trainer.source().stepsPerEpoch());
+    if (total < 1) {
+      throw new IllegalArgumentException("the training data holds fewer examples than one --train_batch_size ("
+          + cfg.trainBatchSize() + "): no optimizer step can run");
+    }
+    long start = cfg.loadCheckpoint() ? resume(checkpoints) : 0;
+    ProgressDisplay progress = ProgressDisplay.onStderr(label, total, start);
+    try (MetricsWriter metrics = start > 0 ? MetricsWriter.resume(cfg.savePath(), start)
+        : new MetricsWriter(cfg.savePath())) {
+      loop(checkpoints, metrics, progress, start, total);
+    } finally {
+      progress.finish();
+    }
+    if (exporter != null) {
+      exporter.accept(cfg.savePath());
+    }
+    return RunReport.finish(cfg.savePath(), Duration.between(began, Instant.now()), System.err);
+  }
+
+  private void loop(CheckpointManager checkpoints, MetricsWriter metrics, ProgressDisplay progress, long start,
+      long total) {
+    TrainConfig cfg = trainer.config();
+    if (start == 0 && evaluator != null) {
+      metrics.log(0, evaluator.get()); // the baseline the run is judged against
+    }
+    for (long step = start; step < total; step++) {
+      Trainer.StepResult r = trainer.step(step);
+      long done = step + 1;
+      boolean logNow = done % cfg.loggingSteps() == 0 || done == total;
+      boolean evalNow = evaluator != null && cfg.evalSteps() > 0 && done % cfg.evalSteps() == 0;
+      boolean finalEval = evaluator != null && done == total && !evalNow;
+      if (logNow || evalNow || finalEval) {
+        Map<String, Double> row = row(r);
+        if (evalNow || finalEval) {
+          row.putAll(evaluator.get());
+        }
+        metrics.log(done, row);
+      }
+      progress.update(done, r.loss());
+      if (cfg.saveSteps() > 0 && done % cfg.saveSteps() == 0) {
+        save(checkpoints, done);
+      }
+    }
+  }
+
+  private static Map<String, Double> row(Trainer.StepResult r) {
+    Map<String, Double> row = new LinkedHashMap<>();
+    row.put("loss", r.loss());
+    row.put("lr", r.lr());
+    row.put("grad_norm", r.gradNorm());
+    row.put("tokens_per_s", r.seconds() > 0 ? r.tokens() / r.seconds() : 0.0);
+    row.put("step_time_s", r.seconds());
+    row.putAll(r.metrics());
+    return row;
+  }
+
+  private void save(CheckpointManager checkpoints, long step) {
+    try (PointerScope scope = new PointerScope()) {
+      TrainConfig cfg = trainer.config();
+      long epoch = step / Math.max(1, trainer.source().stepsPerEpoch());
+      TrainingState state = TrainingState.at(step, epoch, trainer.source().cursor(), RngState.of(cfg.seed(), Map.of()));
+      checkpoints.save(CheckpointManager.stepTag(step), savedWeights, trainer.optimizer().exportState(), state);
+    }
+  }
+
+  private long resume(CheckpointManager checkpoints) {
+    Optional<Path> latest = checkpoints.latest();
+    if (latest.isEmpty()) {
+      LOG.info("no complete checkpoint under {}; starting from step 0", checkpoints.root());
+      return 0;
+    }
+    try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+      LoadedCheckpoint ckpt = checkpoints.load(latest.get());
+      for (Map.Entry<String, Tensor> e : savedWeights.entrySet()) {
+        Tensor saved = ckpt.modelWeights().get(e.getKey());
+        if (saved == null) {
+          throw new IllegalArgumentException(latest.get() + ": checkpoint lacks tensor " + e.getKey());
+        }
+        e.getValue().detach().copy_(saved);
+      }
+      trainer.optimizer().restoreState(ckpt.optimizerState());
+      trainer.source().restore(ckpt.state().dataCursor());
+      LOG.info("resumed from {} at step {}", latest.get(), ckpt.state().step());
+      return ckpt.state().step();
+    }
+  }
+}
