@@ -11,6 +11,8 @@ public final class Main {
     // DJL phones home for metadata unless told otherwise before its first class loads.
     System.setProperty("ai.djl.offline", "true");
     System.setProperty("OPT_OUT_TRACKING", "true");
+    // before libtorch loads: its OpenMP runtime reads the wait policy once (see NativeEnvironment)
+    org.rlhfnode.runtime.tensor.NativeEnvironment.prepare();
   }
 
   private Main() {}
