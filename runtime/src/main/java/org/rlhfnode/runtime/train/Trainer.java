@@ -29,15 +29,27 @@ public final class Trainer<B> {
   private final BatchSource<B> source;
   private final AdamW optimizer;
   private final LrSchedule schedule;
+  private final MixedPrecision mixedPrecision; // null: the optimizer updates the model's own tensors
 
   public Trainer(TrainConfig config, Map<String, Tensor> trainable, Objective<B> objective, BatchSource<B> source,
       AdamW optimizer, LrSchedule schedule) {
+    this(config, trainable, objective, source, optimizer, schedule, null);
+  }
+
+  /**
+   * @param trainable the tensors the optimizer updates (the fp32 masters when {@code mixedPrecision}
+   *     is given)
+   * @param mixedPrecision bf16 compute with fp32 masters, or null
+   */
+  public Trainer(TrainConfig config, Map<String, Tensor> trainable, Objective<B> objective, BatchSource<B> source,
+      AdamW optimizer, LrSchedule schedule, MixedPrecision mixedPrecision) {
     this.config = config;
     this.trainable = trainable;
     this.objective = objective;
     this.source = source;
     this.optimizer = optimizer;
     this.schedule = schedule;
+    this.mixedPrecision = mixedPrecision;
   }
 
   /** Total optimizer steps of the run: ⌈epochs × steps per epoch⌉, capped by {@code max_steps}. */
@@ -66,6 +78,9 @@ public final class Trainer<B> {
     double gradNorm;
     double lr = schedule.lr(step);
     boolean skipped;
+    if (mixedPrecision != null) {
+      mixedPrecision.gradientsToMasters();
+    }
     try (PointerScope scope = new PointerScope()) {
       Collection<Tensor> params = trainable.values();
       gradNorm = config.maxNorm() > 0 ? GradClip.clipParameters(params, config.maxNorm())
@@ -77,6 +92,9 @@ public final class Trainer<B> {
         optimizer.step(lr);
       }
       optimizer.zeroGrad();
+    }
+    if (mixedPrecision != null && !skipped) {
+      mixedPrecision.mastersToCompute();
     }
     return new StepResult(step + 1, loss, lr, gradNorm, tokens, (System.nanoTime() - start) / 1e9, metrics, skipped);
   }

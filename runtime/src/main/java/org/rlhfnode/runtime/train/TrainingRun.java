@@ -37,20 +37,23 @@ public final class TrainingRun<B> {
   private final Supplier<Map<String, Double>> evaluator;
   private final Consumer<Path> exporter;
   private final String label;
+  private final Runnable afterRestore;
 
   /**
    * @param savedWeights the tensors a checkpoint holds (all weights, or only LoRA adapters)
    * @param evaluator eval metrics on the held-out set (prefixed {@code eval_}), or null
    * @param exporter writes the final model to a directory, or null
    * @param label the algorithm's name on the progress bar
+   * @param afterRestore runs after a checkpoint's weights are copied in (e.g. masters → bf16 weights)
    */
   public TrainingRun(Trainer<B> trainer, Map<String, Tensor> savedWeights, Supplier<Map<String, Double>> evaluator,
-      Consumer<Path> exporter, String label) {
+      Consumer<Path> exporter, String label, Runnable afterRestore) {
     this.trainer = trainer;
     this.savedWeights = savedWeights;
     this.evaluator = evaluator;
     this.exporter = exporter;
     this.label = label;
+    this.afterRestore = afterRestore;
   }
 
   /**
@@ -113,6 +116,7 @@ public final class TrainingRun<B> {
     row.put("grad_norm", r.gradNorm());
     row.put("tokens_per_s", r.seconds() > 0 ? r.tokens() / r.seconds() : 0.0);
     row.put("step_time_s", r.seconds());
+    row.put("rss_mb", org.bytedeco.javacpp.Pointer.physicalBytes() / 1048576.0); // steady over a healthy run
     row.putAll(r.metrics());
     return row;
   }
@@ -141,6 +145,7 @@ public final class TrainingRun<B> {
         }
         e.getValue().detach().copy_(saved);
       }
+      afterRestore.run();
       trainer.optimizer().restoreState(ckpt.optimizerState());
       trainer.source().restore(ckpt.state().dataCursor());
       LOG.info("resumed from {} at step {}", latest.get(), ckpt.state().step());

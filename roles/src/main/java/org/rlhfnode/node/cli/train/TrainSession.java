@@ -30,6 +30,7 @@ import org.rlhfnode.runtime.train.AdamW;
 import org.rlhfnode.runtime.train.BatchSource;
 import org.rlhfnode.runtime.train.ExampleBatches;
 import org.rlhfnode.runtime.train.LrSchedule;
+import org.rlhfnode.runtime.train.MixedPrecision;
 import org.rlhfnode.runtime.train.Objective;
 import org.rlhfnode.runtime.train.TrainConfig;
 import org.rlhfnode.runtime.train.Trainer;
@@ -153,10 +154,17 @@ final class TrainSession implements AutoCloseable {
     long scheduled = source.stepsPerEpoch() * config.maxEpochs();
     LrSchedule schedule = LrSchedule.of(config.lrScheduler(), config.learningRate(), Math.max(1, scheduled),
         config.lrWarmupRatio());
-    try (AdamW adam = new AdamW(trainable, config.adam())) {
-      Trainer<B> trainer = new Trainer<>(config, trainable, objective, source, adam, schedule);
+    MixedPrecision mixed = config.bf16() ? new MixedPrecision(trainable) : null;
+    Map<String, Tensor> updated = mixed == null ? trainable : mixed.masters();
+    try (AdamW adam = new AdamW(updated, config.adam())) {
+      Trainer<B> trainer = new Trainer<>(config, updated, objective, source, adam, schedule, mixed);
       Supplier<Map<String, Double>> eval = evaluator == null ? null : () -> withoutTraining(evaluator);
-      return new TrainingRun<>(trainer, trainable, eval, dir -> export(dir, extraConfig.get()), label).run();
+      return new TrainingRun<>(trainer, updated, eval, dir -> export(dir, extraConfig.get()), label,
+          mixed == null ? () -> { } : mixed::mastersToCompute).run();
+    } finally {
+      if (mixed != null) {
+        mixed.close();
+      }
     }
   }
 
