@@ -63,7 +63,7 @@ public final class RewardObjective implements Objective<PairBatch> {
     metrics.put("reward_accuracy", res.accuracy());
     metrics.put("chosen_reward", res.chosenReward());
     metrics.put("rejected_reward", res.rejectedReward());
-    return new MicroResult(res.loss().mul(new Scalar(share)), res.value() * share, p, metrics);
+    return new MicroResult(res.loss().mul(new Scalar(share)), res.value() * share, batch.batch().targetTokens(), metrics);
   }
 
   @Override
