@@ -2,8 +2,6 @@ package org.rlhfnode.node.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.List;
 import java.util.concurrent.Callable;
 import org.rlhfnode.runtime.io.DType;
 import org.rlhfnode.runtime.model.CausalLm;
@@ -23,9 +21,6 @@ import picocli.CommandLine.Option;
 @Command(name = "init-model", mixinStandardHelpOptions = true,
     description = "Write a random-initialised HuggingFace checkpoint.")
 final class InitModelCommand implements Callable<Integer> {
-  private static final List<String> TOKENIZER_FILES =
-      List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja");
-
   @Option(names = "--output", required = true, paramLabel = "DIR") Path output;
   @Option(names = "--family", defaultValue = "llama", description = "llama, qwen2, mistral or mixtral (default: ${DEFAULT-VALUE}).") String family;
   @Option(names = "--vocab-size", defaultValue = "32000") int vocabSize;
@@ -73,18 +68,13 @@ final class InitModelCommand implements Callable<Integer> {
     return 0;
   }
 
-  private void copyTokenizer() throws java.io.IOException {
+  private void copyTokenizer() {
     if (tokenizerDir == null) {
       return;
     }
     if (!Files.exists(tokenizerDir.resolve("tokenizer.json"))) {
       throw new IllegalArgumentException(tokenizerDir + ": no tokenizer.json");
     }
-    for (String name : TOKENIZER_FILES) {
-      Path src = tokenizerDir.resolve(name);
-      if (Files.exists(src)) {
-        Files.copy(src, output.resolve(name), StandardCopyOption.REPLACE_EXISTING);
-      }
-    }
+    org.rlhfnode.runtime.tokenizer.HfTokenizer.copyFiles(tokenizerDir, output);
   }
 }

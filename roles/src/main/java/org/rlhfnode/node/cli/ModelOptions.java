@@ -32,7 +32,7 @@ public final class ModelOptions {
   }
 
   /** Sets libtorch's intra-op thread count (0 = all available cores). */
-  static void configureThreads(int threads) {
+  public static void configureThreads(int threads) {
     if (threads < 0) {
       throw new IllegalArgumentException("--threads must be >= 0, got " + threads);
     }

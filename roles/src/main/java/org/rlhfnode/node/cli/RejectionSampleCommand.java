@@ -25,7 +25,6 @@ import org.rlhfnode.runtime.model.ModelLoader;
 import org.rlhfnode.runtime.model.RewardHead;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.tokenizer.HfTokenizer;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Unmatched;
@@ -48,8 +47,7 @@ final class RejectionSampleCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     TrainSettings s = TrainSettings.parse(args);
-    torch.set_num_threads(s.integer("model.threads") == 0 ? Runtime.getRuntime().availableProcessors()
-        : s.integer("model.threads"));
+    ModelOptions.configureThreads(s.integer("model.threads"));
     DeviceSpec device = DeviceSpec.parse(s.string("model.device"));
     Path policyDir = s.path("model.pretrain");
     Path output = s.path("rollout.output");

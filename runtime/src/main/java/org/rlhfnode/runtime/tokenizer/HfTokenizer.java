@@ -61,6 +61,24 @@ public final class HfTokenizer implements AutoCloseable {
    * file that is not valid JSON, is an {@link IllegalArgumentException} naming the file. A chat
    * template that does not compile does not stop loading; it is reported when the template is used.
    */
+  /** The files that make up a HuggingFace tokenizer in a model directory. */
+  public static final java.util.List<String> FILES =
+      java.util.List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja");
+
+  /** Copies the tokenizer files present in {@code from} into {@code to} (e.g. next to saved weights). */
+  public static void copyFiles(Path from, Path to) {
+    try {
+      for (String name : FILES) {
+        if (java.nio.file.Files.exists(from.resolve(name))) {
+          java.nio.file.Files.copy(from.resolve(name), to.resolve(name),
+              java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot copy tokenizer files to " + to + ": " + e.getMessage(), e);
+    }
+  }
+
   public static HfTokenizer load(Path modelDir) {
     Objects.requireNonNull(modelDir, "modelDir");
     if (!Files.isDirectory(modelDir)) {

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -41,9 +40,6 @@ import org.rlhfnode.runtime.train.TrainingRun;
  * LoRA adapters when {@code --lora_rank} > 0), frozen models it needs, the trainer and the export.
  */
 final class TrainSession implements AutoCloseable {
-  private static final List<String> TOKENIZER_FILES =
-      List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja");
-
   final TrainSettings settings;
   final TrainConfig config;
   final DeviceSpec device;
@@ -56,8 +52,7 @@ final class TrainSession implements AutoCloseable {
   TrainSession(TrainSettings s) {
     this.settings = s;
     this.config = trainConfig(s);
-    torch.set_num_threads(s.integer("model.threads") == 0 ? Runtime.getRuntime().availableProcessors()
-        : s.integer("model.threads"));
+    org.rlhfnode.node.cli.ModelOptions.configureThreads(s.integer("model.threads"));
     torch.manual_seed(config.seed());
     this.device = DeviceSpec.parse(s.string("model.device"));
     this.dtype = config.bf16() ? ScalarType.BFloat16 : ScalarType.Float;
@@ -188,23 +183,11 @@ final class TrainSession implements AutoCloseable {
       lora.mergeAndUnload();
     }
     ModelSaver.save(policy, dir, saveDtype, ModelSaver.DEFAULT_SHARD_BYTES, extraConfig);
-    copyTokenizer(pretrain, dir);
+    HfTokenizer.copyFiles(pretrain, dir);
     try {
       Files.writeString(dir.resolve("train_config.conf"), settings.render());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
-    }
-  }
-
-  static void copyTokenizer(Path from, Path to) {
-    try {
-      for (String name : TOKENIZER_FILES) {
-        if (Files.exists(from.resolve(name))) {
-          Files.copy(from.resolve(name), to.resolve(name), StandardCopyOption.REPLACE_EXISTING);
-        }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot copy tokenizer files to " + to + ": " + e.getMessage(), e);
     }
   }
 
