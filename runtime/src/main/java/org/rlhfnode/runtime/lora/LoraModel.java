@@ -122,6 +122,11 @@ public final class LoraModel implements AutoCloseable {
     state.setTraining(on);
   }
 
+  /** The generator dropout masks come from (its state belongs in a training checkpoint). */
+  public Generator dropoutGenerator() {
+    return state.generator();
+  }
+
   public boolean training() {
     return state.training();
   }

@@ -26,6 +26,11 @@ final class LoraState {
     generator.retainReference(); // lives as long as the adapters, beyond the scope that attached them
   }
 
+  /** The dropout generator, whose state a training checkpoint saves and restores. */
+  Generator generator() {
+    return generator;
+  }
+
   boolean training() {
     return training;
   }

@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.rlhfnode.runtime.checkpoint.CheckpointManager;
@@ -38,6 +39,7 @@ public final class TrainingRun<B> {
   private final Consumer<Path> exporter;
   private final String label;
   private final Runnable afterRestore;
+  private Generator rng; // random stream the loss depends on (e.g. LoRA dropout), or null
 
   /**
    * @param savedWeights the tensors a checkpoint holds (all weights, or only LoRA adapters)
@@ -54,6 +56,12 @@ public final class TrainingRun<B> {
     this.exporter = exporter;
     this.label = label;
     this.afterRestore = afterRestore;
+  }
+
+  /** Saves and restores this generator's state with every checkpoint, so a resumed run draws the same numbers. */
+  public TrainingRun<B> withRandomStream(Generator generator) {
+    this.rng = generator;
+    return this;
   }
 
   /**
@@ -125,7 +133,8 @@ public final class TrainingRun<B> {
     try (PointerScope scope = new PointerScope()) {
       TrainConfig cfg = trainer.config();
       long epoch = step / Math.max(1, trainer.source().stepsPerEpoch());
-      TrainingState state = TrainingState.at(step, epoch, trainer.source().cursor(), RngState.of(cfg.seed(), Map.of()));
+      RngState random = rng == null ? RngState.of(cfg.seed(), Map.of()) : RngState.capture(cfg.seed(), Map.of(), rng);
+      TrainingState state = TrainingState.at(step, epoch, trainer.source().cursor(), random);
       checkpoints.save(CheckpointManager.stepTag(step), savedWeights, trainer.optimizer().exportState(), state);
     }
   }
@@ -148,6 +157,9 @@ public final class TrainingRun<B> {
       afterRestore.run();
       trainer.optimizer().restoreState(ckpt.optimizerState());
       trainer.source().restore(ckpt.state().dataCursor());
+      if (rng != null) {
+        ckpt.state().rng().restoreInto(rng);
+      }
       LOG.info("resumed from {} at step {}", latest.get(), ckpt.state().step());
       return ckpt.state().step();
     }

@@ -154,8 +154,9 @@ final class TrainSession implements AutoCloseable {
     try (AdamW adam = new AdamW(updated, config.adam())) {
       Trainer<B> trainer = new Trainer<>(config, updated, objective, source, adam, schedule, mixed);
       Supplier<Map<String, Double>> eval = evaluator == null ? null : () -> withoutTraining(evaluator);
-      return new TrainingRun<>(trainer, updated, eval, dir -> export(dir, extraConfig.get()), label,
-          mixed == null ? () -> { } : mixed::mastersToCompute).run();
+      TrainingRun<B> run = new TrainingRun<>(trainer, updated, eval, dir -> export(dir, extraConfig.get()), label,
+          mixed == null ? () -> { } : mixed::mastersToCompute);
+      return (lora == null ? run : run.withRandomStream(lora.dropoutGenerator())).run();
     } finally {
       if (mixed != null) {
         mixed.close();

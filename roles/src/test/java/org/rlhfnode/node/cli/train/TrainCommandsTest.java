@@ -82,8 +82,19 @@ class TrainCommandsTest {
 
   @Test
   void resumedRunRepeatsTheUninterruptedLossesStepForStep(@TempDir Path tmp) throws Exception {
-    List<String> base = List.of("--dataset", data("sft.jsonl"), "--input_key", "input", "--output_key", "output",
-        "--max_samples", "96", "--max_epochs", "2", "--logging_steps", "1");
+    assertResumeIsExact(tmp, List.of());
+  }
+
+  @Test
+  void resumeRestoresTheLoraDropoutRandomStream(@TempDir Path tmp) throws Exception {
+    assertResumeIsExact(tmp, List.of("--lora_rank", "4", "--lora_dropout", "0.2", "--learning_rate", "5e-3"));
+  }
+
+  /** A run stopped after 5 of 12 steps and resumed from its step-4 checkpoint loses exactly the same. */
+  private static void assertResumeIsExact(Path tmp, List<String> extra) throws Exception {
+    List<String> base = new ArrayList<>(List.of("--dataset", data("sft.jsonl"), "--input_key", "input",
+        "--output_key", "output", "--max_samples", "96", "--max_epochs", "2", "--logging_steps", "1"));
+    base.addAll(extra);
     Path whole = tmp.resolve("whole");
     List<String> a = common(whole);
     a.addAll(base);
