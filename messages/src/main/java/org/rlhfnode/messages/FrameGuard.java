@@ -118,7 +118,8 @@ public final class FrameGuard {
 
   /**
    * Serializes {@code message} with the serializer Pekko binds to it (tensor messages are only measured)
-   * and checks its size; returns the size.
+   * and checks its size; returns the size. Goes through {@link Serialization#serialize} rather than the
+   * serializer itself because Jackson needs the transport information it sets to write actor references.
    *
    * @throws FrameTooLargeException a one-line message with the type and the sizes
    */
@@ -126,7 +127,7 @@ public final class FrameGuard {
     Serializer serializer = serialization.findSerializerFor(message);
     long size = serializer instanceof TensorSerializer tensors
         ? tensors.serializedSize(message)
-        : serializer.toBinary(message).length;
+        : serialization.serialize(message).get().length;
     return check(message.getClass().getSimpleName(), size);
   }
 
