@@ -81,6 +81,15 @@ class FrameGuardTest {
   }
 
   @Test
+  void fallsBackToArteryDefaultsWithoutAnArterySection() {
+    com.typesafe.config.Config bare = ConfigFactory.parseString("""
+        rlhf.messages.frame_guard { envelope_headroom = 100, chunk_header_reserve = 200 }
+        """);
+    assertEquals(256 * 1024 - 100, FrameGuard.ordinaryLane(bare).maxMessageBytes());
+    assertEquals(2 * 1024 * 1024 - 300, FrameGuard.largeLane(bare).maxChunkPayloadBytes());
+  }
+
+  @Test
   void failsOnOneLineNamingTypeAndSizes() {
     assertEquals(9_000, SMALL.check("ExperienceBatch", 9_000));
     FrameTooLargeException e = assertThrows(FrameTooLargeException.class, () -> SMALL.check("ExperienceBatch", 9_001));
