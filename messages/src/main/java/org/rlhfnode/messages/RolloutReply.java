@@ -1,0 +1,7 @@
+package org.rlhfnode.messages;
+
+/** What a rollout engine answers to a {@link RolloutRequest}: the sequences, or a rejection. */
+public sealed interface RolloutReply extends WireMessage permits GeneratedSequences, RolloutRejected {
+  /** The request this answers. */
+  String requestId();
+}

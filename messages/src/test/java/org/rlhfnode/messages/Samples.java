@@ -1,0 +1,89 @@
+package org.rlhfnode.messages;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+
+/** One populated instance of every message type, with reply addresses from fresh test probes. */
+final class Samples {
+  private Samples() {}
+
+  /** [4, 6] sequences, masks, and log-probs with a NaN and an infinity; B = 2 prompts x 2 samples. */
+  static TensorMap rolloutTensors() {
+    long[] seq = {4, 6};
+    long[] act = {4, 5};
+    long[] tokens = new long[24];
+    for (int i = 0; i < tokens.length; i++) {
+      tokens[i] = 151_000L + i;
+    }
+    byte[] mask = new byte[24];
+    java.util.Arrays.fill(mask, (byte) 1);
+    byte[] actionMask = new byte[20];
+    java.util.Arrays.fill(actionMask, 10, 20, (byte) 1);
+    float[] logProbs = new float[20];
+    logProbs[3] = Float.NaN;
+    logProbs[7] = Float.NEGATIVE_INFINITY;
+    logProbs[11] = -0.25f;
+    return new TensorMap(Map.of(
+        TensorNames.SEQUENCES, WireTensor.ofLongs(seq, tokens),
+        TensorNames.ATTENTION_MASK, WireTensor.ofBytes("BOOL", seq, mask),
+        TensorNames.ACTION_MASK, WireTensor.ofBytes("BOOL", act, actionMask),
+        TensorNames.TRUNCATED, WireTensor.ofBytes("BOOL", new long[] {4}, new byte[] {0, 1, 0, 0}),
+        TensorNames.ROLLOUT_LOG_PROBS, WireTensor.ofFloats(act, logProbs)));
+  }
+
+  /** Bytes 0, 1, 2, ... (mod 251, so no period of a power of two hides an offset error). */
+  static ByteBuffer pattern(int n) {
+    ByteBuffer b = ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < n; i++) {
+      b.put((byte) (i % 251));
+    }
+    return b.flip();
+  }
+
+  /** A sample of every concrete message type of the protocol. */
+  static List<WireMessage> all(ActorTestKit kit) {
+    SamplingParams sampling = new SamplingParams(0.9, 0.95, 0, 64, 2, 42L);
+    TensorMap rollout = rolloutTensors();
+    TensorMap scores = TensorMap.of(TensorNames.SCORES, WireTensor.ofFloats(new long[] {4}, 0.5f, -1f, 2f, 0f));
+    TensorMap batch = rollout
+        .with(TensorNames.ADVANTAGES, WireTensor.ofBf16Bits(new long[] {4, 5}, bf16Pattern(20)))
+        .with(TensorNames.OLD_LOG_PROBS, WireTensor.ofFloats(new long[] {4, 5}, new float[20]));
+    List<TensorLayout> layout = List.of(
+        new TensorLayout("model.embed_tokens.weight", "BF16", new long[] {8, 4}, 0),
+        new TensorLayout("model.norm.weight", "F32", new long[] {4}, 64));
+    return List.of(
+        new RolloutRequest("req-1", List.of(List.of(1, 2, 3), List.of(151_643, 7)), sampling, 3,
+            kit.<RolloutReply>createTestProbe().getRef()),
+        new GeneratedSequences("req-1", 3, 2, rollout),
+        new RolloutRejected("req-2", 4, 3, "installed version 3 is older than requested 4"),
+        new ScoreRequest("req-1", 3, rollout, kit.<ScoredExperience>createTestProbe().getRef()),
+        new ScoredExperience("req-1", 3, "reward:0", scores),
+        new ExperienceBatch("it7-b0", 7, 3, batch),
+        new WeightUpdate(4, 80, 2, layout, kit.<WeightVersionInstalled>createTestProbe().getRef()),
+        WeightChunk.of(4, 1, 2, 40, 80, pattern(40), kit.<WeightChunkAck>createTestProbe().getRef()),
+        new WeightChunkAck(4, 1, "rollout-0", WeightChunkAck.Status.CHECKSUM_MISMATCH),
+        new WeightVersionInstalled(4, "rollout-0", 80),
+        new CollectiveRendezvous(4, "gloo", "127.0.0.1", 29_500, 3, 1),
+        new TrainStep("step-7", 7, 3, List.of("it7-b0", "it7-b1"), kit.<TrainStepDone>createTestProbe().getRef()),
+        new TrainStepDone("step-7", 7, 4, List.of("it7-b0", "it7-b1"),
+            Map.of("policy_loss", 0.125, "kl", Double.NaN, "entropy", 1.5)),
+        new CheckpointRequest("ckpt-7", 7, 4, "/tmp/run/ckpt-7", kit.<CheckpointReply>createTestProbe().getRef()),
+        new CheckpointSaved("ckpt-7", "policy", 7, 4, "/tmp/run/ckpt-7/policy", 1 << 20),
+        new CheckpointFailed("ckpt-7", "critic", "disk full"),
+        new StatusQuery(kit.<RoleStatus>createTestProbe().getRef()),
+        new RoleStatus("rollout", "rollout-0", RoleStatus.State.SYNCING_WEIGHTS, 3, "cuda:0,1", 2, ""));
+  }
+
+  /** BF16 bit patterns including a quiet NaN, a signalling NaN, -0, +inf and a subnormal. */
+  static short[] bf16Pattern(int n) {
+    short[] bits = new short[n];
+    short[] special = {(short) 0x7FC1, (short) 0x7F81, (short) 0x8000, (short) 0x7F80, (short) 0x0001};
+    for (int i = 0; i < n; i++) {
+      bits[i] = i < special.length ? special[i] : (short) (0x3F80 + i);
+    }
+    return bits;
+  }
+}
