@@ -6,7 +6,9 @@ import java.util.Map;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.runtime.model.CausalLm;
+import org.rlhfnode.runtime.tensor.Tensors;
 import org.rlhfnode.runtime.data.Batch;
 import org.rlhfnode.runtime.data.Collator.PairBatch;
 import org.rlhfnode.runtime.train.BatchTensors;
@@ -15,13 +17,22 @@ import org.rlhfnode.runtime.train.Objective;
 /**
  * DPO / cDPO / IPO against a frozen reference model (algorithms.md §5): sequence log-prob sums of
  * the responses under policy and reference, one forward each over the chosen and rejected rows
- * together, loss averaged over the pairs of the step.
+ * together, loss averaged over the pairs of the step. The reference sums come either from the
+ * reference model, per batch, or precomputed with the batch ({@link ReferenceScores}).
  */
-public final class DpoObjective implements Objective<PairBatch> {
+public final class DpoObjective implements Objective<DpoObjective.Pairs> {
+  /** A pair batch and, when precomputed, its reference sums [2P] (else null). */
+  public record Pairs(PairBatch batch, float[] referenceSums) {
+    public int pairs() {
+      return batch.pairs();
+    }
+  }
+
   private final CausalLm policy;
   private final CausalLm reference;
   private final PreferenceLoss.Options options;
 
+  /** @param reference the frozen reference, or null when every batch carries precomputed sums */
   public DpoObjective(CausalLm policy, CausalLm reference, PreferenceLoss.Options options) {
     this.policy = policy;
     this.reference = reference;
@@ -43,15 +54,18 @@ public final class DpoObjective implements Objective<PairBatch> {
   }
 
   @Override
-  public double stepDenominator(List<PairBatch> microBatches) {
-    return microBatches.stream().mapToInt(PairBatch::pairs).sum();
+  public double stepDenominator(List<Pairs> microBatches) {
+    return microBatches.stream().mapToInt(Pairs::pairs).sum();
   }
 
   @Override
-  public MicroResult forward(PairBatch batch, double pairsInStep) {
+  public MicroResult forward(Pairs pairs, double pairsInStep) {
+    PairBatch batch = pairs.batch();
     int p = batch.pairs();
     SequenceScores all = sequenceScores(policy, batch.batch());
-    Tensor ref = referenceSums(reference, batch.batch()); // [2P]
+    Tensor ref = pairs.referenceSums() != null // [2P]
+        ? Tensors.floats(pairs.referenceSums(), 2L * p).to(policy.device().torchDevice(), ScalarType.Float)
+        : referenceSums(reference, batch.batch());
     PreferenceLoss.Result r = PreferenceLoss.compute(options, slice(all, 0, p), slice(all, p, p),
         ref.narrow(0, 0, p), ref.narrow(0, p, p));
     double share = p / pairsInStep;

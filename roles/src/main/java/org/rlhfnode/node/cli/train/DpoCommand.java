@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import org.rlhfnode.runtime.algo.DpoObjective;
 import org.rlhfnode.runtime.algo.PreferenceLoss;
+import org.rlhfnode.runtime.algo.ReferenceScores;
 import org.rlhfnode.runtime.data.Collator;
 import org.rlhfnode.runtime.data.MixedDataset;
 import org.rlhfnode.runtime.data.PairExample;
@@ -13,25 +14,44 @@ import picocli.CommandLine.Command;
 /**
  * {@code train dpo}: DPO, cDPO ({@code --label_smoothing}) or IPO ({@code --ipo}) against a frozen
  * reference ({@code --ref_pretrain}, default the starting model), optional NLL term
- * ({@code --nll_loss_coef}).
+ * ({@code --nll_loss_coef}). With {@code --precompute_ref_log_probs} the reference scores every pair
+ * once before training and is freed, so only the policy stays in memory.
  */
 @Command(name = "dpo", mixinStandardHelpOptions = true, description = "Direct preference optimisation (DPO/cDPO/IPO).")
 final class DpoCommand extends TrainAlgorithmCommand {
   @Override
   int run(TrainSettings settings) {
-    try (TrainSession session = new TrainSession(settings);
-        CausalLm reference = session.frozen(referenceDir(session))) {
+    try (TrainSession session = new TrainSession(settings)) {
       MixedDataset<PairExample> data = MixedDataset.pairs(session.dataOptions(false), session.tokenizerView());
       Collator collator = Collator.of(session.tokenizerView(), session.dataOptions(false));
-      DpoObjective objective = new DpoObjective(session.policy(), reference, options(settings));
       int micro = session.config.microTrainBatchSize();
-      session.run(objective, session.batches(data.trainBatches(micro, session.config.maxEpochs()),
-          collator::collatePairs), session.trainable(),
-          data.eval().isEmpty() ? null : () -> Map.of("eval_reward_accuracy", Evaluation.mean(data.evalBatches(micro),
-              b -> objective.forward(collator.collatePairs(b), b.size()).metrics().get("reward_accuracy"))),
-          "dpo", Map::of);
+      if (settings.bool("algo.precompute_ref_log_probs")) {
+        ReferenceScores train;
+        ReferenceScores eval;
+        try (CausalLm reference = session.frozen(referenceDir(session))) {
+          train = ReferenceScores.compute(reference, collator, data.train(), micro);
+          eval = ReferenceScores.compute(reference, collator, data.eval(), micro);
+        }
+        train(session, data, collator, new DpoObjective(session.policy(), null, options(settings)), train, eval);
+      } else {
+        try (CausalLm reference = session.frozen(referenceDir(session))) {
+          train(session, data, collator, new DpoObjective(session.policy(), reference, options(settings)), null, null);
+        }
+      }
     }
     return 0;
+  }
+
+  private static void train(TrainSession session, MixedDataset<PairExample> data, Collator collator,
+      DpoObjective objective, ReferenceScores train, ReferenceScores eval) {
+    int micro = session.config.microTrainBatchSize();
+    session.run(objective, session.batches(data.trainBatches(micro, session.config.maxEpochs()),
+        b -> new DpoObjective.Pairs(collator.collatePairs(b), train == null ? null : train.lookup(b))),
+        session.trainable(),
+        data.eval().isEmpty() ? null : () -> Map.of("eval_reward_accuracy", Evaluation.mean(data.evalBatches(micro),
+            b -> objective.forward(new DpoObjective.Pairs(collator.collatePairs(b), eval == null ? null : eval.lookup(b)),
+                b.size()).metrics().get("reward_accuracy"))),
+        "dpo", Map::of);
   }
 
   static Path referenceDir(TrainSession session) {

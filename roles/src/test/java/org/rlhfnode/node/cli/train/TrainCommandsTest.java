@@ -131,6 +131,27 @@ class TrainCommandsTest {
   }
 
   @Test
+  void dpoWithPrecomputedReferenceScoresMatchesTheLiveReference(@TempDir Path tmp) throws Exception {
+    List<String> base = List.of("--dataset", data("preference.jsonl"), "--prompt_key", "prompt", "--max_samples", "64",
+        "--logging_steps", "1");
+    Path live = tmp.resolve("live");
+    List<String> a = common(live);
+    a.addAll(base);
+    train("dpo", a);
+    Path pre = tmp.resolve("pre");
+    List<String> b = common(pre);
+    b.addAll(base);
+    b.add("--precompute_ref_log_probs");
+    train("dpo", b);
+    List<JsonNode> x = metrics(live);
+    List<JsonNode> y = metrics(pre);
+    assertEquals(x.size(), y.size());
+    for (int i = 0; i < x.size(); i++) {
+      assertEquals(x.get(i).get("loss").asDouble(), y.get(i).get("loss").asDouble(), 1e-4, "step " + (i + 1));
+    }
+  }
+
+  @Test
   void rewardModelLearnsThePreferenceAndStoresNormalisation(@TempDir Path tmp) throws Exception {
     Path save = tmp.resolve("rm");
     List<String> args = common(save);
