@@ -44,11 +44,6 @@ final class Shapes {
     return type == ScalarType.Float || type == ScalarType.Double ? t : t.to(ScalarType.Float);
   }
 
-  /** The mask as 0/1 weights in the dtype of {@code like}. */
-  static Tensor weights(Tensor mask, Tensor like) {
-    return mask.ne(new Scalar(0L)).to(like.scalar_type().intern());
-  }
-
   /** The mask as a bool tensor. */
   static Tensor bools(Tensor mask) {
     return mask.ne(new Scalar(0L));

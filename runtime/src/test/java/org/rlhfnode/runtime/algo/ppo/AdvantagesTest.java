@@ -203,6 +203,23 @@ class AdvantagesTest {
   }
 
   @Test
+  void fromScoresToAdvantagesEveryActionTokenOfAResponseGetsItsGroupScalar() {
+    try (PointerScope s = new PointerScope()) {
+      // one group of n = 4 (example 5), responses of 3, 1, 2 and 3 tokens, no KL in the reward
+      Tensor mask = mat(4, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 1);
+      Tensor scores = vec(1, 0, 1, 0);
+      Tensor lengths = RewardShaping.responseLengths(mask);
+      float[] expected = {0.8660254f, 0.8660254f, 0.8660254f, -0.8660254f, 0, 0, 0.8660254f, 0.8660254f, 0,
+          -0.8660254f, -0.8660254f, -0.8660254f};
+      Tensor scalars = RewardShaping.sequenceRewards(RewardShaping.Options.DEFAULTS, AdvantageEstimator.GROUP_NORM, 4,
+          scores, lengths, vec(0, 0, 0, 0));
+      Tensor rewards = RewardShaping.perTokenRewards(null, mask, scalars, 0.0, false);
+      Advantages.Result res = Advantages.compute(AdvantageEstimator.GROUP_NORM, rewards, null, mask, 0.9, 0.95);
+      assertArrayEquals(expected, values(res.advantages()), TOL);
+    }
+  }
+
+  @Test
   void estimatorsHaveOpenRlhfNamesAndTraits() {
     assertEquals(AdvantageEstimator.GROUP_NORM, AdvantageEstimator.fromName("group_norm"));
     assertEquals(AdvantageEstimator.REINFORCE_BASELINE, AdvantageEstimator.fromName("REINFORCE_BASELINE"));
