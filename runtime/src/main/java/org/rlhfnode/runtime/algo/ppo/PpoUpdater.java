@@ -73,6 +73,12 @@ public final class PpoUpdater {
       return new Options(trainBatchSize, microTrainBatchSize, maxEpochs, actorLr, criticLr, policy, value, coef,
           klLossCoef, klLossEstimator, maxGradNorm, temperature, seed);
     }
+
+    /** The same settings in KL-as-loss mode with coefficient β and an estimator (k3 or k2 usually). */
+    public Options withKlLoss(double coef, KlEstimator estimator) {
+      return new Options(trainBatchSize, microTrainBatchSize, maxEpochs, actorLr, criticLr, policy, value, entropyCoef,
+          coef, estimator, maxGradNorm, temperature, seed);
+    }
   }
 
   /**
@@ -144,7 +150,7 @@ public final class PpoUpdater {
         sums.steps++;
       }
     }
-    return sums.metrics(trainActor, critic != null);
+    return sums.metrics(trainActor, critic != null, !Double.isNaN(options.entropyCoef()), options.klLossCoef() > 0);
   }
 
   private void actorStep(Experience mini, Sums sums) {
@@ -285,11 +291,12 @@ public final class PpoUpdater {
     double criticGradNorm;
     int steps;
 
-    Metrics metrics(boolean actor, boolean critic) {
+    Metrics metrics(boolean actor, boolean critic, boolean withEntropy, boolean withKlLoss) {
       double n = Math.max(1, steps);
       double nan = Double.NaN;
       return new Metrics(actor ? policyLoss / n : nan, critic ? valueLoss / n : nan, actor ? clipFraction / n : nan,
-          actor ? policyKl / n : nan, actor ? entropy / n : nan, actor ? klLoss / n : nan,
+          actor ? policyKl / n : nan, actor && withEntropy ? entropy / n : nan,
+          actor && withKlLoss ? klLoss / n : nan,
           actor ? actorGradNorm / n : nan, critic ? criticGradNorm / n : nan, steps);
     }
   }
