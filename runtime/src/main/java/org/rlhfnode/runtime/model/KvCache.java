@@ -39,9 +39,11 @@ public final class KvCache implements AutoCloseable {
     TensorOptions opts = Tensors.options(dtype, device);
     Tensor[] k = new Tensor[c.numLayers()];
     Tensor[] v = new Tensor[c.numLayers()];
+    long[] shape = {batch, c.numKvHeads(), capacity, c.headDim()};
     for (int i = 0; i < k.length; i++) {
-      k[i] = torch.zeros(new long[] {batch, c.numKvHeads(), capacity, c.headDim()}, opts);
-      v[i] = torch.zeros(new long[] {batch, c.numKvHeads(), capacity, c.headDim()}, opts);
+      // uninitialised on purpose: attention only reads slots [0, length), which are always written first
+      k[i] = torch.empty(shape, opts, new org.bytedeco.pytorch.MemoryFormatOptional());
+      v[i] = torch.empty(shape, opts, new org.bytedeco.pytorch.MemoryFormatOptional());
     }
     Tensor valid = torch.zeros(new long[] {batch, capacity}, Tensors.options(ScalarType.Bool, device));
     Tensor pos = torch.zeros(new long[] {batch}, Tensors.options(ScalarType.Long, device));
