@@ -6,9 +6,11 @@ import picocli.CommandLine.Command;
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
     subcommands = {BenchGenerateCommand.class, BenchMemoryCommand.class, BenchTrainCommand.class})
 final class BenchCommand implements Runnable {
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public void run() {
-    throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-        "bench needs a subcommand: generate, train or memory");
+    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "bench needs a subcommand: generate, train or memory");
   }
 }

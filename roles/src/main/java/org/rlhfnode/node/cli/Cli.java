@@ -22,15 +22,18 @@ public final class Cli implements Runnable {
       description = "Print stack traces of errors.")
   boolean verbose;
 
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(new CommandLine(this), "a subcommand is required");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required");
   }
 
   /** Runs the CLI and returns the process exit code. */
   public static int run(String[] args) {
     CommandLine cli = new CommandLine(new Cli());
-    org.rlhfnode.node.cli.train.TrainCommand.describeSettings(cli.getSubcommands().get("train"));
+    org.rlhfnode.node.cli.train.TrainCommand.describeSettings(cli);
     cli.setParameterExceptionHandler((ex, a) -> {
       PrintWriter err = ex.getCommandLine().getErr();
       java.util.List<String> unknown = ex.getCommandLine().getUnmatchedArguments();

@@ -7,15 +7,20 @@ import picocli.CommandLine.Command;
 @Command(name = "train", mixinStandardHelpOptions = true, description = "Train a model (SFT, RM, DPO/IPO/cDPO, KTO, C-SFT).",
     subcommands = {SftCommand.class, RmCommand.class, DpoCommand.class, KtoCommand.class, CsftCommand.class})
 public final class TrainCommand implements Runnable {
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(new CommandLine(this), "train needs an algorithm: sft, rm, dpo, kto or csft");
+    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "train needs an algorithm: sft, rm, dpo, kto or csft");
   }
 
-  /** Appends the list of settings to every algorithm's --help. */
-  public static void describeSettings(CommandLine train) {
+  /** Appends the list of settings to the --help of every algorithm and of {@code rejection-sample}. */
+  public static void describeSettings(CommandLine root) {
     String footer = "%nSettings (flags win over --config FILE, which wins over the defaults):%n"
         + TrainSettings.describe().replace("%", "%%");
-    train.getSubcommands().values().forEach(c -> c.getCommandSpec().usageMessage().footer(footer));
+    root.getSubcommands().get("train").getSubcommands().values()
+        .forEach(c -> c.getCommandSpec().usageMessage().footer(footer));
+    root.getSubcommands().get("rejection-sample").getCommandSpec().usageMessage().footer(footer);
   }
 }
