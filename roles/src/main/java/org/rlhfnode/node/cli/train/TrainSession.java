@@ -121,16 +121,22 @@ final class TrainSession implements AutoCloseable {
     return ModelLoader.load(dir, device, dtype);
   }
 
-  /** Attaches LoRA if asked and returns the tensors to optimise; everything else is frozen. */
+  /**
+   * Attaches LoRA if asked ({@code --lora_rank} > 0: fresh adapters; {@code --lora_path}: saved PEFT
+   * adapters to continue from) and returns the tensors to optimise; everything else is frozen.
+   */
   Map<String, Tensor> trainable() {
     TrainSettings s = settings;
-    List<String> targets = LoraConfig.parseTargetModules(String.join(",", s.list("lora.target_modules")));
-    LoraConfig.fromFlags(s.integer("lora.lora_rank"), s.number("lora.lora_alpha"), s.number("lora.lora_dropout"),
-        targets).ifPresent(c -> {
-          lora = LoraModel.attach(policy, c, config.seed());
-          lora.setTraining(true);
-        });
+    Path saved = s.optPath("lora.lora_path");
+    if (saved != null) {
+      lora = LoraCheckpoint.load(policy, saved, config.seed());
+    } else {
+      List<String> targets = LoraConfig.parseTargetModules(String.join(",", s.list("lora.target_modules")));
+      LoraConfig.fromFlags(s.integer("lora.lora_rank"), s.number("lora.lora_alpha"), s.number("lora.lora_dropout"),
+          targets).ifPresent(c -> lora = LoraModel.attach(policy, c, config.seed()));
+    }
     if (lora != null) {
+      lora.setTraining(true);
       return lora.trainableParameters();
     }
     Map<String, Tensor> params = policy.parameters();

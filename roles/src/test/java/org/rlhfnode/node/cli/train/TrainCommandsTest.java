@@ -177,6 +177,26 @@ class TrainCommandsTest {
   }
 
   @Test
+  void savedAdaptersContinueWhereTheRunEnded(@TempDir Path tmp) throws Exception {
+    List<String> base = List.of("--dataset", data("sft.jsonl"), "--input_key", "input", "--output_key", "output",
+        "--max_samples", "160", "--eval_split", "0.2");
+    Path first = tmp.resolve("first");
+    List<String> a = common(first);
+    a.addAll(base);
+    a.addAll(List.of("--lora_rank", "4", "--learning_rate", "1e-2", "--max_epochs", "3"));
+    train("sft", a);
+    Path second = tmp.resolve("second");
+    List<String> b = common(second);
+    b.addAll(base);
+    b.addAll(List.of("--lora_path", first.resolve("adapter").toString(), "--learning_rate", "1e-6"));
+    train("sft", b);
+    double ended = last(metrics(first), "eval_loss");
+    double resumedAt = first(metrics(second), "eval_loss");
+    assertTrue(ended < first(metrics(first), "eval_loss") - 0.5, "the first run learned");
+    assertEquals(ended, resumedAt, 1e-4, "the loaded adapters reproduce the first run's final eval loss");
+  }
+
+  @Test
   void rejectionSamplingKeepsSamplesAboveTheAverageReward(@TempDir Path tmp) throws Exception {
     Path rm = tmp.resolve("rm");
     Run init = CliTest.run("init-model", "--output", rm.toString(), "--vocab-size", "320", "--hidden-size", "32",
