@@ -81,6 +81,9 @@ final class GenerateCommand implements Callable<Integer> {
       }
       long[] ids = input.inputIds != null ? TokenIds.parse(input.inputIds) : encode(tokenizer);
       model.checkTokenIds(ids, "prompt");
+      if (tokenizer != null && tokenizer.eosTokenId().isPresent()) {
+        params = params.withStops(new long[] {tokenizer.eosTokenId().getAsLong()}, ignoreEos); // end of turn
+      }
       List<GenerationRequest> requests = new ArrayList<>();
       for (int i = 0; i < numSamples; i++) {
         requests.add(new GenerationRequest(ids, params.withSeed(seed + i)));

@@ -71,8 +71,12 @@ final class RejectionSampleCommand implements Callable<Integer> {
           scorers.add(new RewardScorer(rm, s.integer("rollout.micro_rollout_batch_size"),
               stats[0].orElse(0), stats[1].orElse(1)));
         }
+        SamplingParams params = params(s);
+        if (tokenizer.eosTokenId().isPresent()) {
+          params = params.withStops(new long[] {tokenizer.eosTokenId().getAsLong()}, false); // end of turn
+        }
         write(output, prompts, tokenizer, sampler(s, policy, scorers).run(ids(prompts), s.integer(
-            "rollout.n_samples_per_prompt"), params(s)));
+            "rollout.n_samples_per_prompt"), params));
       } finally {
         rms.forEach(CausalLm::close);
       }

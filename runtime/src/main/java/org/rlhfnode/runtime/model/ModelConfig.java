@@ -116,11 +116,41 @@ public record ModelConfig(
     } catch (IOException e) {
       throw new IllegalArgumentException(file + ": cannot read: " + e.getMessage());
     }
+    ModelConfig parsed;
     try {
-      return ConfigJson.parse(root);
+      parsed = ConfigJson.parse(root);
     } catch (ConfigException e) {
       throw new ConfigException(e.key(), file + ": " + e.getMessage());
     }
+    return parsed.withGenerationEos(dir.resolve("generation_config.json"));
+  }
+
+  /**
+   * Adds the EOS ids of {@code generation_config.json} (what HF's generate stops on; chat models often
+   * list their end-of-turn token only there) to those of config.json.
+   */
+  private ModelConfig withGenerationEos(Path generationConfig) {
+    if (!Files.exists(generationConfig)) {
+      return this;
+    }
+    JsonNode eos;
+    try {
+      eos = JSON.readTree(Files.readString(generationConfig)).get("eos_token_id");
+    } catch (IOException e) {
+      throw new IllegalArgumentException(generationConfig + ": invalid JSON: " + e.getMessage());
+    }
+    java.util.LinkedHashSet<Long> ids = new java.util.LinkedHashSet<>(eosTokenIds);
+    if (eos != null && eos.isIntegralNumber()) {
+      ids.add(eos.longValue());
+    } else if (eos != null && eos.isArray()) {
+      eos.forEach(n -> ids.add(n.longValue()));
+    }
+    if (ids.size() == eosTokenIds.size()) {
+      return this;
+    }
+    return new ModelConfig(family, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+        rmsNormEps, ropeTheta, ropeScaling, maxPositionEmbeddings, tieWordEmbeddings, qkvBias, outputBias,
+        slidingWindow, numExperts, numExpertsPerTok, bosTokenId, List.copyOf(ids), padTokenId, torchDtype);
   }
 
   /** Parses the text of a {@code config.json}. */
