@@ -180,7 +180,7 @@ class RolloutWorkerTest {
   }
 
   @Test
-  void samplesEachPromptSeveralTimesWithDistinctSeeds() {
+  void returnsSamplesPerPromptSequencesForEachPrompt() {
     ActorRef<RolloutWorker.Command> worker = workerWith(1, TINY);
     TestProbe<GenerateReply> replies = kit.createTestProbe();
     SamplingParams sampling = new SamplingParams(1.0, 1.0, 0, MAX_NEW, 3, 11);
