@@ -1,0 +1,322 @@
+package org.rlhfnode.node.role;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.rlhfnode.messages.SamplingParams;
+import org.rlhfnode.messages.WireMessage;
+import org.rlhfnode.runtime.generate.FinishReason;
+import org.rlhfnode.runtime.generate.GenerationEngine;
+import org.rlhfnode.runtime.generate.GenerationRequest;
+import org.rlhfnode.runtime.generate.GenerationResult;
+import org.rlhfnode.runtime.model.CausalLm;
+import org.rlhfnode.runtime.model.ModelLoader;
+import org.rlhfnode.runtime.tensor.DeviceSpec;
+
+/**
+ * A rollout engine: holds one installed policy ({@link CausalLm}) and its weight version, samples
+ * continuations for prompts that ask for exactly that version, and installs newer versions whole.
+ * Loading and generation run on a single-thread executor the actor owns and come back through
+ * {@code pipeToSelf}; the swap to a new model is one assignment on the actor thread, so a request is
+ * served either by the old version or by the new one, never by a half-loaded model. A replaced model
+ * is closed once the generations that hold it have finished.
+ */
+public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command> {
+
+  /** The worker's protocol. */
+  public sealed interface Command extends WireMessage
+      permits Generate, InstallWeights, GenerationDone, LoadDone {}
+
+  /**
+   * Sample {@code sampling.samplesPerPrompt()} continuations of each prompt (token ids) with weight
+   * version {@code policyVersion}; a worker holding another version answers {@link Rejected}.
+   */
+  public record Generate(String requestId, List<List<Integer>> prompts, SamplingParams sampling,
+      long policyVersion, ActorRef<GenerateReply> replyTo) implements Command {
+    /** Checks the fields and copies the prompts deeply. */
+    public Generate {
+      Objects.requireNonNull(requestId, "Generate.requestId");
+      Objects.requireNonNull(prompts, "Generate.prompts");
+      if (prompts.isEmpty()) {
+        throw new IllegalArgumentException("Generate.prompts must not be empty");
+      }
+      prompts = prompts.stream().map(List::copyOf).toList();
+      Objects.requireNonNull(sampling, "Generate.sampling");
+      Objects.requireNonNull(replyTo, "Generate.replyTo");
+    }
+  }
+
+  /** Load the model in {@code modelDir} as weight version {@code version} and switch to it. */
+  public record InstallWeights(long version, Path modelDir, ActorRef<InstallReply> replyTo) implements Command {
+    /** Checks the fields. */
+    public InstallWeights {
+      Objects.requireNonNull(modelDir, "InstallWeights.modelDir");
+      Objects.requireNonNull(replyTo, "InstallWeights.replyTo");
+    }
+  }
+
+  /** Answer to {@link Generate}. */
+  public sealed interface GenerateReply extends WireMessage permits Generated, Rejected {
+    /** The request this answers. */
+    String requestId();
+  }
+
+  /**
+   * The continuations of one {@link Generate}, sampled with weight version {@code policyVersion}:
+   * prompt i's samples are {@code sequences[i * samplesPerPrompt, (i + 1) * samplesPerPrompt)}.
+   */
+  public record Generated(String requestId, long policyVersion, int samplesPerPrompt, List<Sequence> sequences)
+      implements GenerateReply {
+    /** Copies the sequences. */
+    public Generated {
+      sequences = List.copyOf(sequences);
+    }
+  }
+
+  /**
+   * One continuation: the new token ids (the stop token included when {@code finishReason} is STOP) and
+   * log π(token) of each under the sampling distribution.
+   */
+  public record Sequence(List<Long> newTokens, List<Float> logProbs, FinishReason finishReason) {
+    /** Copies the lists. */
+    public Sequence {
+      newTokens = List.copyOf(newTokens);
+      logProbs = List.copyOf(logProbs);
+      Objects.requireNonNull(finishReason, "Sequence.finishReason");
+    }
+  }
+
+  /**
+   * {@link Generate} was not served: {@code installedVersion} (−1 when none) differs from
+   * {@code requestedVersion}, or generation failed; {@code reason} says which.
+   */
+  public record Rejected(String requestId, long requestedVersion, long installedVersion, String reason)
+      implements GenerateReply {}
+
+  /** Answer to {@link InstallWeights}. */
+  public sealed interface InstallReply extends WireMessage permits WeightsInstalled, InstallRefused {
+    /** The version the install was for. */
+    long version();
+  }
+
+  /** {@code version} is installed; every later {@link Generate} is served by it. */
+  public record WeightsInstalled(long version) implements InstallReply {}
+
+  /** {@code version} was not installed (not newer than {@code currentVersion}, or loading failed). */
+  public record InstallRefused(long version, long currentVersion, String reason) implements InstallReply {}
+
+  /** Where the worker places models and in which dtype. */
+  public record Settings(DeviceSpec device, ScalarType dtype) {
+    /** Checks the fields. */
+    public Settings {
+      Objects.requireNonNull(device, "Settings.device");
+      Objects.requireNonNull(dtype, "Settings.dtype");
+    }
+  }
+
+  private record GenerationDone(Generate request, Installed used, List<GenerationResult> results, Throwable error)
+      implements Command {}
+
+  private record LoadDone(InstallWeights request, CausalLm model, Throwable error) implements Command {}
+
+  /** A loaded model, its version and the generations that still use it. */
+  private static final class Installed {
+    final CausalLm model;
+    final long version;
+    int inFlight;
+    boolean retired;
+
+    Installed(CausalLm model, long version) {
+      this.model = model;
+      this.version = version;
+    }
+  }
+
+  private static final long NONE = -1;
+
+  private final Settings settings;
+  private final ExecutorService executor;
+  /** Every loaded model not yet closed, so that stopping frees even one whose load finished too late. */
+  private final Set<CausalLm> unclosed = ConcurrentHashMap.newKeySet();
+  private Installed installed;
+  /** Highest version accepted for install so far (loading or installed); older installs are refused. */
+  private long newestAccepted = NONE;
+
+  /** A worker with no weights; send {@link InstallWeights} before {@link Generate}. */
+  public static Behavior<Command> create(Settings settings) {
+    return Behaviors.setup(ctx -> new RolloutWorker(ctx, settings));
+  }
+
+  private RolloutWorker(ActorContext<Command> context, Settings settings) {
+    super(context);
+    this.settings = settings;
+    String threadName = "rollout-worker-" + context.getSelf().path().name();
+    this.executor = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, threadName);
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Generate.class, this::onGenerate)
+        .onMessage(GenerationDone.class, this::onGenerationDone)
+        .onMessage(InstallWeights.class, this::onInstallWeights)
+        .onMessage(LoadDone.class, this::onLoadDone)
+        .onSignal(PostStop.class, s -> onPostStop())
+        .build();
+  }
+
+  private Behavior<Command> onGenerate(Generate g) {
+    long current = installed == null ? NONE : installed.version;
+    if (g.policyVersion() != current) {
+      String reason = installed == null ? "no weights installed"
+          : "stale version: requested " + g.policyVersion() + ", installed " + current;
+      g.replyTo().tell(new Rejected(g.requestId(), g.policyVersion(), current, reason));
+      return this;
+    }
+    Installed used = installed;
+    used.inFlight++;
+    List<GenerationRequest> requests = toRequests(g);
+    CompletableFuture<List<GenerationResult>> future =
+        CompletableFuture.supplyAsync(() -> new GenerationEngine(used.model).generate(requests), executor);
+    getContext().pipeToSelf(future, (results, error) -> new GenerationDone(g, used, results, error));
+    return this;
+  }
+
+  private Behavior<Command> onGenerationDone(GenerationDone done) {
+    Generate g = done.request();
+    done.used().inFlight--;
+    closeIfUnused(done.used());
+    if (done.error() != null) {
+      getContext().getLog().warn("generation {} failed", g.requestId(), done.error());
+      g.replyTo().tell(new Rejected(g.requestId(), g.policyVersion(), done.used().version,
+          "generation failed: " + done.error()));
+      return this;
+    }
+    List<Sequence> sequences = new ArrayList<>(done.results().size());
+    for (GenerationResult r : done.results()) {
+      sequences.add(toSequence(r));
+    }
+    g.replyTo().tell(new Generated(g.requestId(), done.used().version, g.sampling().samplesPerPrompt(), sequences));
+    return this;
+  }
+
+  private Behavior<Command> onInstallWeights(InstallWeights install) {
+    if (install.version() <= newestAccepted) {
+      install.replyTo().tell(new InstallRefused(install.version(), newestAccepted,
+          "version " + install.version() + " is not newer than " + newestAccepted));
+      return this;
+    }
+    newestAccepted = install.version();
+    CompletableFuture<CausalLm> future = CompletableFuture.supplyAsync(
+        () -> {
+          CausalLm model = ModelLoader.load(install.modelDir(), settings.device(), settings.dtype());
+          unclosed.add(model);
+          return model;
+        }, executor);
+    getContext().pipeToSelf(future, (model, error) -> new LoadDone(install, model, error));
+    return this;
+  }
+
+  private Behavior<Command> onLoadDone(LoadDone done) {
+    InstallWeights install = done.request();
+    long current = installed == null ? NONE : installed.version;
+    if (done.error() != null) {
+      getContext().getLog().warn("loading version {} from {} failed", install.version(), install.modelDir(),
+          done.error());
+      install.replyTo().tell(new InstallRefused(install.version(), current, "load failed: " + done.error()));
+      return this;
+    }
+    if (!done.model().hasLmHead()) {
+      closeLater(done.model());
+      install.replyTo().tell(new InstallRefused(install.version(), current, "model has no lm_head"));
+      return this;
+    }
+    Installed previous = installed;
+    installed = new Installed(done.model(), install.version());
+    if (previous != null) {
+      previous.retired = true;
+      closeIfUnused(previous);
+    }
+    getContext().getLog().info("installed weight version {} from {}", install.version(), install.modelDir());
+    install.replyTo().tell(new WeightsInstalled(install.version()));
+    return this;
+  }
+
+  /** Frees a replaced model once nothing generates with it; on the executor, behind any queued work. */
+  private void closeIfUnused(Installed slot) {
+    if (slot.retired && slot.inFlight == 0) {
+      closeLater(slot.model);
+    }
+  }
+
+  private void closeLater(CausalLm model) {
+    executor.execute(() -> {
+      if (unclosed.remove(model)) {
+        model.close();
+      }
+    });
+  }
+
+  /** Queued work still runs (its replies go nowhere); then every model is freed and the thread ends. */
+  private Behavior<Command> onPostStop() {
+    installed = null;
+    executor.execute(() -> {
+      unclosed.forEach(CausalLm::close);
+      unclosed.clear();
+    });
+    executor.shutdown();
+    return this;
+  }
+
+  /** One engine request per sample: prompt i repeated {@code samplesPerPrompt} times, each with its own seed. */
+  static List<GenerationRequest> toRequests(Generate g) {
+    SamplingParams s = g.sampling();
+    List<GenerationRequest> out = new ArrayList<>(g.prompts().size() * s.samplesPerPrompt());
+    for (List<Integer> prompt : g.prompts()) {
+      long[] ids = prompt.stream().mapToLong(Integer::longValue).toArray();
+      for (int k = 0; k < s.samplesPerPrompt(); k++) {
+        out.add(new GenerationRequest(ids, toEngineParams(s, s.seed() + out.size())));
+      }
+    }
+    return out;
+  }
+
+  /** Temperature 0 means greedy on the wire; the engine has an explicit greedy flag. */
+  static org.rlhfnode.runtime.generate.SamplingParams toEngineParams(SamplingParams s, long seed) {
+    if (s.temperature() == 0) {
+      return org.rlhfnode.runtime.generate.SamplingParams.greedy(s.maxNewTokens());
+    }
+    return org.rlhfnode.runtime.generate.SamplingParams.sample(s.maxNewTokens(), s.temperature(), s.topK(),
+        s.topP(), seed);
+  }
+
+  private static Sequence toSequence(GenerationResult r) {
+    List<Long> tokens = new ArrayList<>();
+    for (long t : r.newTokens()) {
+      tokens.add(t);
+    }
+    List<Float> logProbs = new ArrayList<>();
+    for (float lp : r.logProbs()) {
+      logProbs.add(lp);
+    }
+    return new Sequence(tokens, logProbs, r.finishReason());
+  }
+}

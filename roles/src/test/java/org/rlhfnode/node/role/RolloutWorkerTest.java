@@ -1,0 +1,196 @@
+package org.rlhfnode.node.role;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.rlhfnode.messages.SamplingParams;
+import org.rlhfnode.node.role.RolloutWorker.GenerateReply;
+import org.rlhfnode.node.role.RolloutWorker.Generated;
+import org.rlhfnode.node.role.RolloutWorker.InstallRefused;
+import org.rlhfnode.node.role.RolloutWorker.InstallReply;
+import org.rlhfnode.node.role.RolloutWorker.Rejected;
+import org.rlhfnode.node.role.RolloutWorker.Sequence;
+import org.rlhfnode.node.role.RolloutWorker.WeightsInstalled;
+import org.rlhfnode.runtime.generate.GenerationEngine;
+import org.rlhfnode.runtime.generate.GenerationRequest;
+import org.rlhfnode.runtime.generate.GenerationResult;
+import org.rlhfnode.runtime.io.DType;
+import org.rlhfnode.runtime.model.CausalLm;
+import org.rlhfnode.runtime.model.ModelConfig;
+import org.rlhfnode.runtime.model.ModelInit;
+import org.rlhfnode.runtime.model.ModelLoader;
+import org.rlhfnode.runtime.model.ModelSaver;
+import org.rlhfnode.runtime.tensor.DeviceSpec;
+
+/** Version checks, generation through the executor and atomic weight installs of {@link RolloutWorker}. */
+@ExtendWith(TestKitJUnit5Extension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class RolloutWorkerTest {
+  private static final Path TINY = Path.of(System.getProperty("rlhf.repo"), "examples", "tiny-llama");
+  private static final RolloutWorker.Settings CPU_F32 =
+      new RolloutWorker.Settings(DeviceSpec.CPU, ScalarType.Float);
+  private static final Duration WAIT = Duration.ofSeconds(8);
+  private static final List<List<Integer>> PROMPTS = List.of(List.of(1, 17, 42, 99), List.of(1, 5));
+  private static final int MAX_NEW = 6;
+  private static final SamplingParams GREEDY = new SamplingParams(0, 1, 0, MAX_NEW, 1, 0);
+
+  @JUnit5TestKit
+  ActorTestKit kit = new JUnit5TestKitBuilder().withName("RolloutWorkerTest")
+      .withCustomConfig(ConfigFactory.parseString("pekko.actor.provider = local")).build();
+
+  private final AtomicInteger ids = new AtomicInteger();
+
+  /** A fresh worker with {@code version} of {@code dir} installed. */
+  private ActorRef<RolloutWorker.Command> workerWith(long version, Path dir) {
+    ActorRef<RolloutWorker.Command> worker =
+        kit.spawn(RolloutWorker.create(CPU_F32), "rollout-" + ids.incrementAndGet());
+    TestProbe<InstallReply> installs = kit.createTestProbe();
+    worker.tell(new RolloutWorker.InstallWeights(version, dir, installs.getRef()));
+    assertEquals(new WeightsInstalled(version), installs.expectMessageClass(WeightsInstalled.class, WAIT));
+    return worker;
+  }
+
+  private static List<GenerationResult> direct(Path dir) {
+    try (CausalLm model = ModelLoader.load(dir, DeviceSpec.CPU, ScalarType.Float)) {
+      List<GenerationRequest> requests = new ArrayList<>();
+      for (List<Integer> p : PROMPTS) {
+        long[] promptIds = p.stream().mapToLong(Integer::longValue).toArray();
+        requests.add(new GenerationRequest(promptIds,
+            org.rlhfnode.runtime.generate.SamplingParams.greedy(MAX_NEW)));
+      }
+      return new GenerationEngine(model).generate(requests);
+    }
+  }
+
+  private static void assertSameAs(List<GenerationResult> expected, Generated actual) {
+    assertEquals(expected.size(), actual.sequences().size());
+    for (int i = 0; i < expected.size(); i++) {
+      GenerationResult e = expected.get(i);
+      Sequence a = actual.sequences().get(i);
+      List<Long> tokens = new ArrayList<>();
+      for (long t : e.newTokens()) {
+        tokens.add(t);
+      }
+      assertEquals(tokens, a.newTokens(), "tokens of sequence " + i);
+      float[] lp = e.logProbs();
+      assertEquals(lp.length, a.logProbs().size());
+      for (int t = 0; t < lp.length; t++) {
+        assertEquals(lp[t], a.logProbs().get(t), 1e-5, "log-prob " + t + " of sequence " + i);
+      }
+      assertEquals(e.finishReason(), a.finishReason());
+    }
+  }
+
+  private Generated generate(ActorRef<RolloutWorker.Command> worker, long version) {
+    TestProbe<GenerateReply> replies = kit.createTestProbe();
+    worker.tell(new RolloutWorker.Generate("g" + version, PROMPTS, GREEDY, version, replies.getRef()));
+    return replies.expectMessageClass(Generated.class, WAIT);
+  }
+
+  @Test
+  void greedyContinuationMatchesGenerationEngine() {
+    ActorRef<RolloutWorker.Command> worker = workerWith(1, TINY);
+    Generated reply = generate(worker, 1);
+    assertEquals("g1", reply.requestId());
+    assertEquals(1, reply.policyVersion());
+    assertEquals(1, reply.samplesPerPrompt());
+    assertSameAs(direct(TINY), reply);
+  }
+
+  @Test
+  void rejectsRequestForStaleVersion() {
+    ActorRef<RolloutWorker.Command> worker = workerWith(3, TINY);
+    TestProbe<GenerateReply> replies = kit.createTestProbe();
+    worker.tell(new RolloutWorker.Generate("old", PROMPTS, GREEDY, 2, replies.getRef()));
+    Rejected rejected = replies.expectMessageClass(Rejected.class, WAIT);
+    assertEquals("old", rejected.requestId());
+    assertEquals(2, rejected.requestedVersion());
+    assertEquals(3, rejected.installedVersion());
+    assertTrue(rejected.reason().contains("stale"), rejected.reason());
+  }
+
+  @Test
+  void rejectsGenerationBeforeAnyInstall() {
+    ActorRef<RolloutWorker.Command> worker =
+        kit.spawn(RolloutWorker.create(CPU_F32), "rollout-" + ids.incrementAndGet());
+    TestProbe<GenerateReply> replies = kit.createTestProbe();
+    worker.tell(new RolloutWorker.Generate("early", PROMPTS, GREEDY, 0, replies.getRef()));
+    Rejected rejected = replies.expectMessageClass(Rejected.class, WAIT);
+    assertEquals(-1, rejected.installedVersion());
+  }
+
+  @Test
+  void servesOnlyTheNewVersionAfterInstall(@TempDir Path tmp) {
+    Path v2Dir = tmp.resolve("v2");
+    try (CausalLm random = ModelInit.random(ModelConfig.load(TINY), 7, ModelInit.DEFAULT_STD, ScalarType.Float,
+        DeviceSpec.CPU, false)) {
+      ModelSaver.save(random, v2Dir, DType.F32, ModelSaver.DEFAULT_SHARD_BYTES);
+    }
+    ActorRef<RolloutWorker.Command> worker = workerWith(1, TINY);
+    TestProbe<GenerateReply> replies = kit.createTestProbe();
+    TestProbe<InstallReply> installs = kit.createTestProbe();
+    // Sent before the install: served by version 1, whose model stays open until this finishes.
+    worker.tell(new RolloutWorker.Generate("before", PROMPTS, GREEDY, 1, replies.getRef()));
+    worker.tell(new RolloutWorker.InstallWeights(2, v2Dir, installs.getRef()));
+    Generated before = replies.expectMessageClass(Generated.class, WAIT);
+    assertEquals(1, before.policyVersion());
+    assertSameAs(direct(TINY), before);
+    assertEquals(new WeightsInstalled(2), installs.expectMessageClass(WeightsInstalled.class, WAIT));
+
+    worker.tell(new RolloutWorker.Generate("stale", PROMPTS, GREEDY, 1, replies.getRef()));
+    Rejected stale = replies.expectMessageClass(Rejected.class, WAIT);
+    assertEquals(2, stale.installedVersion());
+
+    Generated after = generate(worker, 2);
+    assertEquals(2, after.policyVersion());
+    assertSameAs(direct(v2Dir), after);
+    assertFalse(after.sequences().equals(before.sequences()), "version 2 should differ from version 1");
+  }
+
+  @Test
+  void refusesInstallOfOlderOrSameVersion() {
+    ActorRef<RolloutWorker.Command> worker = workerWith(5, TINY);
+    TestProbe<InstallReply> installs = kit.createTestProbe();
+    worker.tell(new RolloutWorker.InstallWeights(4, TINY, installs.getRef()));
+    InstallRefused older = installs.expectMessageClass(InstallRefused.class, WAIT);
+    assertEquals(4, older.version());
+    assertEquals(5, older.currentVersion());
+    worker.tell(new RolloutWorker.InstallWeights(5, TINY, installs.getRef()));
+    assertEquals(5, installs.expectMessageClass(InstallRefused.class, WAIT).version());
+    // The installed version is untouched.
+    assertEquals(5, generate(worker, 5).policyVersion());
+  }
+
+  @Test
+  void returnsSamplesPerPromptSequencesForEachPrompt() {
+    ActorRef<RolloutWorker.Command> worker = workerWith(1, TINY);
+    TestProbe<GenerateReply> replies = kit.createTestProbe();
+    SamplingParams sampling = new SamplingParams(1.0, 1.0, 0, MAX_NEW, 3, 11);
+    worker.tell(new RolloutWorker.Generate("group", PROMPTS, sampling, 1, replies.getRef()));
+    Generated reply = replies.expectMessageClass(Generated.class, WAIT);
+    assertEquals(3, reply.samplesPerPrompt());
+    assertEquals(PROMPTS.size() * 3, reply.sequences().size());
+    for (Sequence s : reply.sequences()) {
+      assertEquals(s.newTokens().size(), s.logProbs().size());
+      assertTrue(s.newTokens().size() >= 1 && s.newTokens().size() <= MAX_NEW);
+    }
+  }
+}
