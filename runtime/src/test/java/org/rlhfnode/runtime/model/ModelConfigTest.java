@@ -94,6 +94,14 @@ class ModelConfigTest {
   }
 
   @Test
+  void generationConfigEosIdsJoinTheConfigOnes(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("config.json"), BASE + ",\"eos_token_id\":2}");
+    assertEquals(List.of(2L), ModelConfig.load(dir).eosTokenIds());
+    Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [7, 2]}");
+    assertEquals(List.of(2L, 7L), ModelConfig.load(dir).eosTokenIds(), "end-of-turn ids HF's generate stops on");
+  }
+
+  @Test
   void writtenJsonParsesBackToTheSameConfig() {
     for (String f : List.of("llama", "qwen2", "mistral", "mixtral", "llama3-rope", "llama-rope-scaled")) {
       ModelConfig c = ModelConfig.load(Fixtures.hfTiny(f));
