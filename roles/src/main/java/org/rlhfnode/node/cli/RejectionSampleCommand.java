@@ -22,7 +22,6 @@ import org.rlhfnode.runtime.generate.GenerationEngine;
 import org.rlhfnode.runtime.generate.SamplingParams;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelLoader;
-import org.rlhfnode.runtime.model.RewardHead;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.tokenizer.HfTokenizer;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -67,9 +66,7 @@ final class RejectionSampleCommand implements Callable<Integer> {
         for (String dir : rewardDirs) {
           CausalLm rm = ModelLoader.load(Path.of(dir), device, ScalarType.Float);
           rms.add(rm);
-          java.util.OptionalDouble[] stats = RewardHead.statistics(Path.of(dir));
-          scorers.add(new RewardScorer(rm, s.integer("rollout.micro_rollout_batch_size"),
-              stats[0].orElse(0), stats[1].orElse(1)));
+          scorers.add(RewardScorer.forModelDir(rm, Path.of(dir), s.integer("rollout.micro_rollout_batch_size")));
         }
         SamplingParams params = params(s);
         if (tokenizer.eosTokenId().isPresent()) {

@@ -39,6 +39,15 @@ public final class RewardScorer {
     this.std = std;
   }
 
+  /**
+   * A scorer for a reward model loaded from {@code modelDir}: normalised with the {@code mean} and
+   * {@code std} its config.json stores (written by {@code train rm}), raw when it stores none.
+   */
+  public static RewardScorer forModelDir(CausalLm model, java.nio.file.Path modelDir, int microBatch) {
+    java.util.OptionalDouble[] stats = org.rlhfnode.runtime.model.RewardHead.statistics(modelDir);
+    return new RewardScorer(model, microBatch, stats[0].orElse(0), stats[1].orElse(1));
+  }
+
   /** One score per token sequence (each prompt + response, unpadded). */
   public double[] score(List<long[]> sequences) {
     double[] out = new double[sequences.size()];

@@ -32,19 +32,11 @@ public final class GenerationStats {
     return decodeNanos == 0 ? 0 : decodeTokens * 1e9 / decodeNanos;
   }
 
-  public double prefillSeconds() {
-    return prefillNanos / 1e9;
-  }
-
   public double decodeSeconds() {
     return decodeNanos / 1e9;
   }
 
   public long decodeSteps() {
     return decodeSteps;
-  }
-
-  public long decodeTokens() {
-    return decodeTokens;
   }
 }

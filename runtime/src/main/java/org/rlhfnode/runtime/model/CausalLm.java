@@ -7,7 +7,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
@@ -174,11 +176,9 @@ public final class CausalLm implements AutoCloseable {
    */
   static Tensor attentionMask(Tensor keyValid, long queryStart, long t, int window) {
     long s = keyValid.size(1);
-    Tensor opts = keyValid;
-    Tensor q = torch.arange(new Scalar(queryStart), new Scalar(queryStart + t),
-        Tensors.options(ScalarType.Long, DeviceSpec.CPU)).to(opts.device(), ScalarType.Long).unsqueeze(1);
-    Tensor k = torch.arange(new Scalar(0L), new Scalar(s),
-        Tensors.options(ScalarType.Long, DeviceSpec.CPU)).to(opts.device(), ScalarType.Long).unsqueeze(0);
+    TensorOptions onDevice = new TensorOptions(ScalarType.Long).device(new DeviceOptional(keyValid.device()));
+    Tensor q = torch.arange(new Scalar(queryStart), new Scalar(queryStart + t), onDevice).unsqueeze(1); // [T, 1]
+    Tensor k = torch.arange(new Scalar(0L), new Scalar(s), onDevice).unsqueeze(0); // [1, S]
     Tensor allowed = k.le(q); // [T, S]
     if (window > 0) {
       allowed = allowed.logical_and(q.sub(k).lt(new Scalar((long) window)));

@@ -60,15 +60,6 @@ public final class KvCache implements AutoCloseable {
     return length;
   }
 
-  public int capacity() {
-    return capacity;
-  }
-
-  /** Rows currently in the cache. */
-  public long batchSize() {
-    return keyValid.size(0);
-  }
-
   /**
    * Registers T new tokens: marks their slots valid where {@code newMask} is 1 and returns their
    * position ids [B, T] (HF's {@code cumsum(mask) - 1}, continued from the cached tokens; 1 at

@@ -98,11 +98,6 @@ public record ModelConfig(
     return numExperts > 0;
   }
 
-  /** Query heads per KV head (GQA group size). */
-  public int groupSize() {
-    return numHeads / numKvHeads;
-  }
-
   /** Reads {@code dir/config.json}; the error names the file and the key. */
   public static ModelConfig load(Path dir) {
     Path file = dir.resolve("config.json");

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.runtime.io.CheckpointWriter;
 import org.rlhfnode.runtime.io.DType;
 import org.rlhfnode.runtime.io.TensorPayload;
@@ -61,11 +60,6 @@ public final class ModelSaver {
       case F16: return "float16";
       default: return "float32";
     }
-  }
-
-  /** The dtype to save a model in by default: its own compute dtype. */
-  public static DType dtypeOf(ScalarType t) {
-    return NativeTensors.dtype(t);
   }
 
   private static void writeAtomically(Path file, String text) throws IOException {

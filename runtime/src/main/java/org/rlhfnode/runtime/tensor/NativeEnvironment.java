@@ -37,8 +37,6 @@ public final class NativeEnvironment {
   interface LibC extends Library {
     int setenv(String name, String value, int overwrite);
 
-    String getenv(String name);
-
     int mallopt(int param, int value);
   }
 
@@ -59,10 +57,5 @@ public final class NativeEnvironment {
     } catch (UnsatisfiedLinkError e) {
       return false;
     }
-  }
-
-  /** The value the native side sees for {@code name} (null if unset). */
-  public static String nativeValue(String name) {
-    return Native.load("c", LibC.class).getenv(name);
   }
 }

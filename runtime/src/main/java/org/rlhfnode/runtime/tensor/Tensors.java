@@ -2,7 +2,6 @@ package org.rlhfnode.runtime.tensor;
 
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -66,15 +65,5 @@ public final class Tensors {
   /** Tensor options for a dtype on a device. */
   public static TensorOptions options(ScalarType dtype, DeviceSpec device) {
     return new TensorOptions(dtype).device(new org.bytedeco.pytorch.DeviceOptional(device.torchDevice()));
-  }
-
-  /** A scalar wrapper; lives in the caller's scope. */
-  public static Scalar scalar(double v) {
-    return new Scalar(v);
-  }
-
-  /** A scalar wrapper for integer arithmetic. */
-  public static Scalar scalar(long v) {
-    return new Scalar(v);
   }
 }

@@ -59,7 +59,7 @@ final class CsftCommand extends TrainAlgorithmCommand {
     double[] total = new double[records.size()];
     for (String dir : rewardDirs) {
       try (CausalLm rm = session.frozen(Path.of(dir))) {
-        double[] s = new RewardScorer(rm, session.config.microTrainBatchSize()).score(sequences);
+        double[] s = RewardScorer.forModelDir(rm, Path.of(dir), session.config.microTrainBatchSize()).score(sequences);
         for (int i = 0; i < total.length; i++) {
           total[i] += s[i];
         }

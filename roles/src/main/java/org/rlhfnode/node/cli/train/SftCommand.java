@@ -29,5 +29,4 @@ final class SftCommand extends TrainAlgorithmCommand {
             Evaluation.mean(data.evalBatches(micro), b -> objective.evalLoss(collator.collate(b)))),
         label, Map::of);
   }
-
 }
