@@ -1,14 +1,10 @@
 package org.rlhfnode.runtime.algo.ppo;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Tensor;
-import org.rlhfnode.runtime.algo.TokenLogProbs;
-import org.rlhfnode.runtime.data.Batch;
 import org.rlhfnode.runtime.generate.FinishReason;
 import org.rlhfnode.runtime.generate.GenerationEngine;
 import org.rlhfnode.runtime.generate.GenerationRequest;
@@ -16,7 +12,6 @@ import org.rlhfnode.runtime.generate.GenerationResult;
 import org.rlhfnode.runtime.generate.SamplingParams;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.tensor.Tensors;
-import org.rlhfnode.runtime.train.BatchTensors;
 
 /**
  * Turns prompts into {@link Experience} (algorithms.md §7, §10): n seeded samples per prompt from the
@@ -137,19 +132,27 @@ public final class ExperienceMaker {
     }
     List<GenerationResult> results = engine.generate(requests);
     List<long[]> responses = new ArrayList<>();
-    for (GenerationResult r : results) {
+    List<float[]> logProbs = new ArrayList<>();
+    boolean[] truncated = new boolean[results.size()];
+    for (int i = 0; i < results.size(); i++) {
+      GenerationResult r = results.get(i);
       responses.add(r.newTokens());
+      logProbs.add(r.logProbs());
+      truncated[i] = r.finishReason() == FinishReason.LENGTH;
     }
-    Layout rows = Layout.of(samplePrompts, results, padId());
+    RolloutRows rows = RolloutRows.of(samplePrompts, responses, logProbs, truncated, padId());
     double[] scores = reward.score(samplePrompts, responses);
-    if (scores.length != rows.batch) {
-      throw new IllegalStateException("the reward returned " + scores.length + " scores for " + rows.batch + " samples");
-    }
-    float[] oldLogProbs = logProbs(actor, rows);
-    boolean needRef = reference != null && (options.klAsLoss() || klController.value() > 0);
-    float[] refLogProbs = needRef ? logProbs(reference, rows) : null;
-    float[] values = critic == null ? null : values(critic, rows);
-    return shape(rows, scores, oldLogProbs, refLogProbs, values, policyVersion);
+    int micro = options.microRolloutBatchSize();
+    float[] oldLogProbs = ScoringPass.logProbs(actor, rows, options.temperature(), micro);
+    boolean needRef = reference != null && needsReference(options, klController);
+    float[] refLogProbs = needRef ? ScoringPass.logProbs(reference, rows, options.temperature(), micro) : null;
+    float[] values = critic == null ? null : ScoringPass.values(critic, rows, micro);
+    return assemble(options, klController, rows, scores, oldLogProbs, refLogProbs, values, policyVersion);
+  }
+
+  /** Whether lp_ref is needed: KL as a loss, or a KL coefficient above 0 in the reward. */
+  public static boolean needsReference(Options options, KlController klController) {
+    return options.klAsLoss() || klController.value() > 0;
   }
 
   /** KL_obs of §9 for the controller: mean over samples of the per-sequence mean of k(lp_old − lp_ref). */
@@ -165,22 +168,40 @@ public final class ExperienceMaker {
     }
   }
 
-  private Experience shape(Layout rows, double[] scores, float[] oldLp, float[] refLp, float[] values,
-      long policyVersion) {
-    long[] shape = {rows.batch, rows.length - 1};
+  /**
+   * The experience of one rollout from its rows and its scoring passes (§7.3–§7.6): sequence rewards
+   * with length penalties, group baselines and the clip, the per-token KL penalty with the controller's
+   * current β, the estimator's advantages and returns, and whitening over the whole rollout.
+   *
+   * @param scores s_i of each sample, before shaping
+   * @param oldLp [B, T] lp_old
+   * @param refLp [B, T] lp_ref, or null (no KL penalty)
+   * @param values [B, T] V_old, or null for critic-free estimators
+   */
+  public static Experience assemble(Options options, KlController klController, RolloutRows rows, double[] scores,
+      float[] oldLp, float[] refLp, float[] values, long policyVersion) {
+    if (scores.length != rows.batch()) {
+      throw new IllegalStateException("the reward returned " + scores.length + " scores for " + rows.batch()
+          + " samples");
+    }
+    if (options.estimator().usesCritic() && values == null) {
+      throw new IllegalArgumentException("advantage_estimator gae needs critic values");
+    }
+    long[] shape = {rows.batch(), rows.length() - 1};
     try (PointerScope scope = new PointerScope()) {
-      Tensor mask = Tensors.floats(rows.actionMask, shape); // [B, T] a
-      float[] scoreArray = new float[rows.batch];
-      float[] lengths = new float[rows.batch];
-      float[] truncated = new float[rows.batch];
-      for (int i = 0; i < rows.batch; i++) {
+      Tensor mask = Tensors.floats(rows.actionMaskView(), shape); // [B, T] a
+      int batch = rows.batch();
+      float[] scoreArray = new float[batch];
+      float[] lengths = new float[batch];
+      float[] truncated = new float[batch];
+      for (int i = 0; i < batch; i++) {
         scoreArray[i] = (float) scores[i];
-        lengths[i] = rows.responseLength[i];
-        truncated[i] = rows.truncated[i] ? 1f : 0f;
+        lengths[i] = rows.responseLength(i);
+        truncated[i] = rows.isTruncated(i) ? 1f : 0f;
       }
       Tensor s = RewardShaping.sequenceRewards(options.shaping(), options.estimator(), options.samplesPerPrompt(),
-          Tensors.floats(scoreArray, rows.batch), Tensors.floats(lengths, rows.batch),
-          Tensors.floats(truncated, rows.batch)); // [B]
+          Tensors.floats(scoreArray, batch), Tensors.floats(lengths, batch),
+          Tensors.floats(truncated, batch)); // [B]
       Tensor kl = refLp == null ? null
           : options.klEstimator().between(Tensors.floats(oldLp, shape), Tensors.floats(refLp, shape)); // [B, T]
       double beta = refLp == null ? 0.0 : klController.value();
@@ -191,104 +212,14 @@ public final class ExperienceMaker {
       if (options.estimator().whitened()) {
         adv = Advantages.whiten(adv, mask, options.noStdNorm());
       }
-      return new Experience(rows.batch, rows.length, options.samplesPerPrompt(), rows.ids, rows.attention,
-          rows.actionMask, rows.rolloutLogProbs, oldLp, refLp, values, Tensors.toFloats(r), Tensors.toFloats(adv),
-          Tensors.toFloats(ar.returns()), scores, rows.truncated, policyVersion);
+      return new Experience(batch, rows.length(), options.samplesPerPrompt(), rows.idsView(), rows.attentionView(),
+          rows.actionMaskView(), rows.rolloutLogProbsView(), oldLp, refLp, values, Tensors.toFloats(r), Tensors.toFloats(adv),
+          Tensors.toFloats(ar.returns()), scores, rows.truncated(), policyVersion);
     }
-  }
-
-  /** lp[t] of x_{t+1} under {@code model} at the rollout temperature, 0 outside the action mask. */
-  private float[] logProbs(CausalLm model, Layout rows) {
-    return scoringPass(model, rows, true);
-  }
-
-  /** V(t) of the critic's score head at position t, 0 outside the action mask. */
-  private float[] values(CausalLm model, Layout rows) {
-    return scoringPass(model, rows, false);
-  }
-
-  private float[] scoringPass(CausalLm model, Layout rows, boolean logProbs) {
-    int t = rows.length - 1;
-    float[] out = new float[rows.batch * t];
-    int micro = options.microRolloutBatchSize();
-    try (InferenceMode guard = new InferenceMode()) {
-      for (int start = 0; start < rows.batch; start += micro) {
-        int end = Math.min(rows.batch, start + micro);
-        try (PointerScope scope = new PointerScope()) {
-          Batch b = rows.slice(start, end);
-          Tensor ids = BatchTensors.ids(b, model.device()); // [b, L]
-          Tensor hidden = model.hidden(ids, BatchTensors.attention(b, model.device()), null); // [b, L, d]
-          Tensor perToken = logProbs
-              ? TokenLogProbs.of(model.logits(hidden), ids, options.temperature()) // [b, T]
-              : model.scores(hidden).narrow(1, 0, t); // [b, T]
-          float[] chunk = Tensors.toFloats(perToken);
-          for (int i = 0; i < chunk.length; i++) {
-            out[start * t + i] = rows.actionMask[start * t + i] != 0 ? chunk[i] : 0f;
-          }
-        }
-      }
-    }
-    return out;
   }
 
   private long padId() {
     Long pad = actor.config().padTokenId();
     return pad == null ? 0L : pad;
-  }
-
-  /** Prompt + response rows, right-padded, with the shifted action mask and the sampler's log-probs. */
-  static final class Layout {
-    final int batch;
-    final int length;
-    final long[] ids;
-    final long[] attention;
-    final float[] actionMask;
-    final float[] rolloutLogProbs;
-    final int[] responseLength;
-    final boolean[] truncated;
-
-    private Layout(int batch, int length) {
-      this.batch = batch;
-      this.length = length;
-      this.ids = new long[batch * length];
-      this.attention = new long[batch * length];
-      this.actionMask = new float[batch * (length - 1)];
-      this.rolloutLogProbs = new float[batch * (length - 1)];
-      this.responseLength = new int[batch];
-      this.truncated = new boolean[batch];
-    }
-
-    static Layout of(List<long[]> prompts, List<GenerationResult> results, long padId) {
-      int length = 2;
-      for (int i = 0; i < prompts.size(); i++) {
-        length = Math.max(length, prompts.get(i).length + results.get(i).newTokens().length);
-      }
-      Layout l = new Layout(prompts.size(), length);
-      int t = length - 1;
-      for (int i = 0; i < l.batch; i++) {
-        long[] p = prompts.get(i);
-        GenerationResult r = results.get(i);
-        long[] resp = r.newTokens();
-        float[] lp = r.logProbs();
-        Arrays.fill(l.ids, i * length, (i + 1) * length, padId);
-        System.arraycopy(p, 0, l.ids, i * length, p.length);
-        System.arraycopy(resp, 0, l.ids, i * length + p.length, resp.length);
-        Arrays.fill(l.attention, i * length, i * length + p.length + resp.length, 1L);
-        for (int k = 0; k < resp.length; k++) {
-          // response token k sits at p + k, predicted from position p + k − 1 of the shifted frame
-          l.actionMask[i * t + p.length - 1 + k] = 1f;
-          l.rolloutLogProbs[i * t + p.length - 1 + k] = lp[k];
-        }
-        l.responseLength[i] = resp.length;
-        l.truncated[i] = r.finishReason() == FinishReason.LENGTH;
-      }
-      return l;
-    }
-
-    Batch slice(int start, int end) {
-      int rows = end - start;
-      return new Batch(rows, length, Arrays.copyOfRange(ids, start * length, end * length),
-          Arrays.copyOfRange(attention, start * length, end * length), new long[rows * (length - 1)]);
-    }
   }
 }

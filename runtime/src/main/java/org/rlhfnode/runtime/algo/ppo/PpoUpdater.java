@@ -107,8 +107,14 @@ public final class PpoUpdater {
   private final Trainee critic;
   private long updates;
 
-  /** @param critic the value model with a score head, or null for critic-free estimators */
+  /**
+   * @param actor the policy, or null for an updater that trains only the critic (a separate critic role)
+   * @param critic the value model with a score head, or null for critic-free estimators
+   */
   public PpoUpdater(Options options, Trainee actor, Trainee critic) {
+    if (actor == null && critic == null) {
+      throw new IllegalArgumentException("a PPO updater needs an actor, a critic or both");
+    }
     if (critic != null && !critic.model().hasScoreHead()) {
       throw new IllegalArgumentException("the critic needs a score head");
     }
@@ -128,6 +134,7 @@ public final class PpoUpdater {
    * @param trainActor false during {@code freezing_actor_steps}: only the critic learns
    */
   public Metrics update(Experience experience, boolean trainActor) {
+    trainActor = trainActor && actor != null;
     if (critic != null && experience.values() == null) {
       throw new IllegalArgumentException("the experience has no critic values to train the critic against");
     }

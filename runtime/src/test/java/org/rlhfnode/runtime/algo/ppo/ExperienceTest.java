@@ -7,39 +7,42 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.rlhfnode.runtime.data.Batch;
-import org.rlhfnode.runtime.generate.FinishReason;
-import org.rlhfnode.runtime.generate.GenerationResult;
 
 /** The experience layout on a hand example: two prompts, right padding, the shifted action mask. */
 class ExperienceTest {
   /** Sample 0: prompt [5, 6, 7] + response [9, 2] (stopped); sample 1: prompt [5] + response [8, 8, 8] (cut). */
-  static ExperienceMaker.Layout layout() {
-    return ExperienceMaker.Layout.of(List.of(new long[] {5, 6, 7}, new long[] {5}),
-        List.of(new GenerationResult(new long[] {9, 2}, new float[] {-0.5f, -0.25f}, FinishReason.STOP),
-            new GenerationResult(new long[] {8, 8, 8}, new float[] {-1f, -2f, -3f}, FinishReason.LENGTH)),
-        0L);
+  static RolloutRows layout() {
+    return RolloutRows.of(List.of(new long[] {5, 6, 7}, new long[] {5}),
+        List.of(new long[] {9, 2}, new long[] {8, 8, 8}),
+        List.of(new float[] {-0.5f, -0.25f}, new float[] {-1f, -2f, -3f}), new boolean[] {false, true}, 0L);
   }
 
   @Test
   void layoutRightPadsAndMarksResponseTokensInTheShiftedFrame() {
-    ExperienceMaker.Layout l = layout();
-    assertEquals(2, l.batch);
-    assertEquals(5, l.length);
-    assertArrayEquals(new long[] {5, 6, 7, 9, 2, 5, 8, 8, 8, 0}, l.ids);
-    assertArrayEquals(new long[] {1, 1, 1, 1, 1, 1, 1, 1, 1, 0}, l.attention);
+    RolloutRows l = layout();
+    assertEquals(2, l.batch());
+    assertEquals(5, l.length());
+    assertArrayEquals(new long[] {5, 6, 7, 9, 2, 5, 8, 8, 8, 0}, l.ids());
+    assertArrayEquals(new long[] {1, 1, 1, 1, 1, 1, 1, 1, 1, 0}, l.attention());
     // entry t scores x_{t+1}: row 0 responses at positions 3, 4 → t = 2, 3; row 1 at 1..3 → t = 0..2
-    assertArrayEquals(new float[] {0, 0, 1, 1, 1, 1, 1, 0}, l.actionMask);
-    assertArrayEquals(new float[] {0, 0, -0.5f, -0.25f, -1, -2, -3, 0}, l.rolloutLogProbs);
-    assertArrayEquals(new int[] {2, 3}, l.responseLength);
-    assertEquals(false, l.truncated[0]);
-    assertEquals(true, l.truncated[1]);
+    assertArrayEquals(new float[] {0, 0, 1, 1, 1, 1, 1, 0}, l.actionMask());
+    assertArrayEquals(new float[] {0, 0, -0.5f, -0.25f, -1, -2, -3, 0}, l.rolloutLogProbs());
+    assertArrayEquals(new int[] {2, 3}, l.responseLengths());
+    assertEquals(false, l.truncated()[0]);
+    assertEquals(true, l.truncated()[1]);
+    assertArrayEquals(new long[] {5, 6, 7}, l.prompt(0));
+    assertArrayEquals(new long[] {8, 8, 8}, l.response(1));
+    RolloutRows copy = RolloutRows.ofArrays(2, 5, l.ids(), l.attention(), l.actionMask(), l.rolloutLogProbs(),
+        l.truncated());
+    assertArrayEquals(l.responseLengths(), copy.responseLengths());
+    assertArrayEquals(new long[] {5}, copy.prompt(1));
   }
 
   static Experience handExperience() {
-    ExperienceMaker.Layout l = layout();
+    RolloutRows l = layout();
     float[] perToken = {0, 1, 2, 3, 10, 11, 12, 13};
-    return new Experience(2, 5, 1, l.ids, l.attention, l.actionMask, l.rolloutLogProbs, perToken, null, null,
-        perToken, perToken, perToken, new double[] {0.5, 1.5}, l.truncated, 7);
+    return new Experience(2, 5, 1, l.ids(), l.attention(), l.actionMask(), l.rolloutLogProbs(), perToken, null, null,
+        perToken, perToken, perToken, new double[] {0.5, 1.5}, l.truncated(), 7);
   }
 
   @Test
