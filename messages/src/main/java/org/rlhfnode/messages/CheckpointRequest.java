@@ -9,7 +9,7 @@ import org.apache.pekko.actor.typed.ActorRef;
  * marks the checkpoint complete only when every role has saved it.
  */
 public record CheckpointRequest(String checkpointId, long iteration, long policyVersion, String directory,
-    ActorRef<CheckpointReply> replyTo) implements WireMessage {
+    ActorRef<CheckpointReply> replyTo) implements TrainerCommand {
 
   /** Checks the fields. */
   public CheckpointRequest {

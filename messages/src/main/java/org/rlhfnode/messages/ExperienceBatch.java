@@ -10,7 +10,7 @@ package org.rlhfnode.messages;
  * {@link TensorNames#ROLLOUT_LOG_PROBS}.
  */
 public record ExperienceBatch(String batchId, long iteration, long policyVersion, TensorMap tensors)
-    implements TensorMessage {
+    implements TensorMessage, TrainerCommand {
 
   /** Checks the fields, the presence of the sequences and the common batch dimension. */
   public ExperienceBatch {

@@ -10,7 +10,7 @@ import org.apache.pekko.actor.typed.ActorRef;
  * a mismatch between its own version and {@code policyVersion} is a protocol error it reports, not ignores.
  */
 public record TrainStep(String stepId, long iteration, long policyVersion, List<String> batchIds,
-    ActorRef<TrainStepDone> replyTo) implements WireMessage {
+    ActorRef<TrainStepDone> replyTo) implements TrainerCommand {
 
   /** Checks the fields and copies the batch ids. */
   public TrainStep {

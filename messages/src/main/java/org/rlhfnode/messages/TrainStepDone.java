@@ -7,10 +7,11 @@ import java.util.Map;
  * Trainer → supervisor: {@link TrainStep} {@code stepId} is finished; the weights are now version
  * {@code policyVersion}. {@code batchIds} are the batches consumed (each exactly once), and
  * {@code metrics} the per-iteration numbers for metrics.jsonl ({@code policy_loss}, {@code value_loss},
- * {@code kl}, {@code entropy}, ...; NaN allowed).
+ * {@code kl}, {@code entropy}, ...; NaN allowed). A step that could not run (a batch too stale, a version
+ * mismatch, a failed update) has a non-empty {@code error}, consumed no batch and left the weights as they were.
  */
 public record TrainStepDone(String stepId, long iteration, long policyVersion, List<String> batchIds,
-    Map<String, Double> metrics) implements WireMessage {
+    Map<String, Double> metrics, String error) implements WireMessage {
 
   /** Checks the fields and copies the collections. */
   public TrainStepDone {
@@ -19,5 +20,16 @@ public record TrainStepDone(String stepId, long iteration, long policyVersion, L
     Checks.nonNegative(policyVersion, "TrainStepDone", "policyVersion");
     batchIds = List.copyOf(Checks.notNull(batchIds, "TrainStepDone", "batchIds"));
     metrics = Map.copyOf(Checks.notNull(metrics, "TrainStepDone", "metrics"));
+    Checks.notNull(error, "TrainStepDone", "error");
+  }
+
+  /** A step that did not run, with the reason; the weights stay at {@code policyVersion}. */
+  public static TrainStepDone failed(TrainStep step, long policyVersion, String error) {
+    return new TrainStepDone(step.stepId(), step.iteration(), policyVersion, List.of(), Map.of(), error);
+  }
+
+  /** Whether the step ran. */
+  public boolean ok() {
+    return error.isEmpty();
   }
 }

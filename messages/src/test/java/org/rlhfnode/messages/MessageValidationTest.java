@@ -53,7 +53,7 @@ class MessageValidationTest {
     List<String> ids = new ArrayList<>(List.of("b0"));
     Map<String, Double> metrics = new HashMap<>(Map.of("kl", 0.1));
     TrainStep step = new TrainStep("s", 1, 0, ids, kit.<TrainStepDone>createTestProbe().getRef());
-    TrainStepDone done = new TrainStepDone("s", 1, 1, ids, metrics);
+    TrainStepDone done = new TrainStepDone("s", 1, 1, ids, metrics, "");
     ids.add("b1");
     metrics.put("kl", 9.0);
     assertEquals(List.of("b0"), step.batchIds());
