@@ -9,7 +9,7 @@ import org.apache.pekko.actor.typed.ActorRef;
  * scorer needs. The answer is a {@link ScoredExperience} with the same {@code requestId}.
  */
 public record ScoreRequest(String requestId, long policyVersion, TensorMap tensors,
-    ActorRef<ScoredExperience> replyTo) implements TensorMessage, ScorerCommand, TrainerCommand {
+    ActorRef<ScoreReply> replyTo) implements TensorMessage, ScorerCommand, TrainerCommand {
 
   /** Checks the fields, the presence of the sequences and the common batch dimension. */
   public ScoreRequest {

@@ -7,7 +7,7 @@ package org.rlhfnode.messages;
  * or {@link TensorNames#SCORES}, batch first. {@code policyVersion} is copied from the request.
  */
 public record ScoredExperience(String requestId, long policyVersion, String scorer, TensorMap tensors)
-    implements TensorMessage {
+    implements TensorMessage, ScoreReply {
 
   /** Checks the fields and the common batch dimension. */
   public ScoredExperience {

@@ -82,7 +82,7 @@ final class TensorCodecs {
   private static ScoreRequest readScoreRequest(WireReader r) {
     String requestId = r.string("requestId");
     long policyVersion = r.i64("policyVersion");
-    ActorRef<ScoredExperience> replyTo = r.ref("replyTo");
+    ActorRef<ScoreReply> replyTo = r.ref("replyTo");
     return new ScoreRequest(requestId, policyVersion, r.tensors("tensors"), replyTo);
   }
 
