@@ -8,7 +8,7 @@ package org.rlhfnode.messages;
  * {@link WeightUpdate}, and reports {@link WeightVersionInstalled} as for chunked transfers.
  */
 public record CollectiveRendezvous(long version, String backend, String storeHost, int storePort, int worldSize,
-    int rank) implements WireMessage {
+    int rank) implements WeightSyncMessage {
 
   private static final int MAX_PORT = 65_535;
 

@@ -15,7 +15,7 @@ import org.apache.pekko.actor.typed.ActorRef;
  * negative ack or a timeout. The bytes are copied on construction and read through read-only views.
  */
 public record WeightChunk(long version, int index, int total, long offset, long totalBytes, long checksum,
-    ByteBuffer bytes, ActorRef<WeightChunkAck> replyTo) implements TensorMessage {
+    ByteBuffer bytes, ActorRef<WeightChunkAck> replyTo) implements TensorMessage, WeightSyncMessage {
 
   private static final long U32_MAX = 0xFFFF_FFFFL;
 

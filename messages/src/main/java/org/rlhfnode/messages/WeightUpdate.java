@@ -12,7 +12,7 @@ import org.apache.pekko.actor.typed.ActorRef;
  * tell {@code replyTo} with {@link WeightVersionInstalled}; it never samples from a half-installed model.
  */
 public record WeightUpdate(long version, long totalBytes, int totalChunks, List<TensorLayout> layout,
-    ActorRef<WeightVersionInstalled> replyTo) implements WireMessage {
+    ActorRef<WeightVersionInstalled> replyTo) implements WeightSyncMessage {
 
   /** Checks the fields and that the tensors lie inside the payload without overlapping. */
   public WeightUpdate {
