@@ -51,6 +51,7 @@ public final class ProgressDisplay implements AutoCloseable {
   private final long startNanos;
   private long step;
   private double loss = Double.NaN;
+  private String valueName = "loss";
   private boolean lossKnown;
   private long lastDrawNanos = Long.MIN_VALUE;
   private int lastWidth;
@@ -113,6 +114,12 @@ public final class ProgressDisplay implements AutoCloseable {
     }
   }
 
+  /** Shows the live value as {@code name=...} instead of {@code loss=...} (e.g. {@code reward}). */
+  public ProgressDisplay showing(String name) {
+    this.valueName = Objects.requireNonNull(name, "name");
+    return this;
+  }
+
   /** Records that {@code step} steps are done with this loss and redraws if due. */
   public void update(long step, double loss) {
     this.step = Math.min(Math.max(step, startStep), totalSteps);
@@ -166,7 +173,7 @@ public final class ProgressDisplay implements AutoCloseable {
     b.append(String.format(Locale.ROOT, "%" + width + "d/%d [%s<%s, %s it/s]", step, totalSteps, clock(elapsed), eta,
         Double.isNaN(rate) ? "?" : String.format(Locale.ROOT, "%.2f", rate)));
     if (lossKnown) {
-      b.append(String.format(Locale.ROOT, " loss=%.4f", loss));
+      b.append(String.format(Locale.ROOT, " %s=%.4f", valueName, loss));
     }
     return b.toString();
   }

@@ -157,13 +157,17 @@ public final class ExperienceMaker {
 
   /** KL_obs of §9 for the controller: mean over samples of the per-sequence mean of k(lp_old − lp_ref). */
   public double observedKl(Experience e) {
+    return observedKl(options.klEstimator(), e);
+  }
+
+  /** KL_obs of §9 with estimator {@code k}; 0 without reference log-probs. */
+  public static double observedKl(KlEstimator k, Experience e) {
     if (e.refLogProbs() == null) {
       return 0.0;
     }
     try (PointerScope scope = new PointerScope()) {
       long[] shape = {e.batchSize(), e.actionFrame()};
-      Tensor kl = options.klEstimator().between(Tensors.floats(e.oldLogProbs(), shape),
-          Tensors.floats(e.refLogProbs(), shape)); // [B, T]
+      Tensor kl = k.between(Tensors.floats(e.oldLogProbs(), shape), Tensors.floats(e.refLogProbs(), shape)); // [B, T]
       return KlController.observedKl(kl, Tensors.floats(e.actionMask(), shape));
     }
   }

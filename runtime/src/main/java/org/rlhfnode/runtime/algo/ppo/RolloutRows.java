@@ -155,6 +155,11 @@ public final class RolloutRows {
     return Arrays.copyOfRange(ids, i * length, i * length + promptLength(i));
   }
 
+  /** Prompt + response tokens of sample i, without padding. */
+  public long[] sequence(int i) {
+    return Arrays.copyOfRange(ids, i * length, i * length + promptLength(i) + responseLength[i]);
+  }
+
   /** Response tokens of sample i. */
   public long[] response(int i) {
     int p = promptLength(i);

@@ -1,0 +1,25 @@
+package org.rlhfnode.node.role;
+
+import java.util.concurrent.CompletionException;
+
+/** Errors as the one line a role reports to the supervisor (libtorch messages start with a newline). */
+public final class RoleErrors {
+  private RoleErrors() {}
+
+  /** The first non-blank line of the root message, prefixed by the exception's simple name when it has none. */
+  public static String oneLine(Throwable t) {
+    Throwable e = t;
+    while (e instanceof CompletionException && e.getCause() != null) {
+      e = e.getCause();
+    }
+    String msg = e.getMessage();
+    if (msg != null) {
+      for (String line : msg.split("\n")) {
+        if (!line.isBlank()) {
+          return line.trim();
+        }
+      }
+    }
+    return e.getClass().getSimpleName();
+  }
+}

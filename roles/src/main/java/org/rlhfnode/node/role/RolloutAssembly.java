@@ -1,0 +1,49 @@
+package org.rlhfnode.node.role;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.rlhfnode.runtime.algo.ppo.RolloutRows;
+import org.rlhfnode.runtime.generate.FinishReason;
+
+/** The rollout rows of generated chunks: prompt i's n samples are rows [i·n, (i + 1)·n). */
+final class RolloutAssembly {
+  private RolloutAssembly() {}
+
+  /** Pad id of the rows; padding is masked out everywhere, any id in the vocabulary does. */
+  static final long PAD = 0L;
+
+  static RolloutRows rows(List<long[]> prompts, List<RolloutWorker.Generated> chunks, int n) {
+    List<long[]> samplePrompts = new ArrayList<>();
+    List<long[]> responses = new ArrayList<>();
+    List<float[]> logProbs = new ArrayList<>();
+    List<Boolean> truncated = new ArrayList<>();
+    int promptIndex = 0;
+    for (RolloutWorker.Generated g : chunks) {
+      if (g.samplesPerPrompt() != n) {
+        throw new IllegalStateException(g.requestId() + ": " + g.samplesPerPrompt() + " samples per prompt, not " + n);
+      }
+      for (int s = 0; s < g.sequences().size(); s++) {
+        RolloutWorker.Sequence seq = g.sequences().get(s);
+        samplePrompts.add(prompts.get(promptIndex + s / n));
+        long[] ids = new long[seq.newTokens().size()];
+        float[] lp = new float[ids.length];
+        for (int k = 0; k < ids.length; k++) {
+          ids[k] = seq.newTokens().get(k);
+          lp[k] = seq.logProbs().get(k);
+        }
+        responses.add(ids);
+        logProbs.add(lp);
+        truncated.add(seq.finishReason() == FinishReason.LENGTH);
+      }
+      promptIndex += g.sequences().size() / n;
+    }
+    if (promptIndex != prompts.size()) {
+      throw new IllegalStateException("the rollout answered for " + promptIndex + " of " + prompts.size() + " prompts");
+    }
+    boolean[] cut = new boolean[truncated.size()];
+    for (int i = 0; i < cut.length; i++) {
+      cut[i] = truncated.get(i);
+    }
+    return RolloutRows.of(samplePrompts, responses, logProbs, cut, PAD);
+  }
+}
