@@ -1,0 +1,19 @@
+package org.rlhfnode.node.cli.train;
+
+import java.util.List;
+import org.rlhfnode.node.NodeAddress;
+import org.rlhfnode.node.PpoNode;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code train ppo}: PPO and its relatives (GAE, REINFORCE++, GRPO, RLOO, Dr.GRPO) with every role in
+ * this JVM — the same as {@code --role all}.
+ */
+@Command(name = "ppo", mixinStandardHelpOptions = true,
+    description = "PPO / GRPO / RLOO / REINFORCE++ with every role in one JVM (= --role all).")
+final class PpoCommand extends TrainAlgorithmCommand {
+  @Override
+  int run(TrainSettings settings) {
+    return PpoNode.run(List.of("all"), NodeAddress.self(NodeAddress.DEFAULT_HOST, 0), List.of(), settings);
+  }
+}

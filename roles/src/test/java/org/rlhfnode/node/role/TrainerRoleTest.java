@@ -1,0 +1,180 @@
+package org.rlhfnode.node.role;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.rlhfnode.messages.CheckpointReply;
+import org.rlhfnode.messages.CheckpointRequest;
+import org.rlhfnode.messages.CheckpointSaved;
+import org.rlhfnode.messages.ExperienceBatch;
+import org.rlhfnode.messages.ScoreReply;
+import org.rlhfnode.messages.ScoreRequest;
+import org.rlhfnode.messages.ScoredExperience;
+import org.rlhfnode.messages.TensorNames;
+import org.rlhfnode.messages.TrainStep;
+import org.rlhfnode.messages.TrainStepDone;
+import org.rlhfnode.messages.TrainerCommand;
+import org.rlhfnode.node.ppo.PpoSettings;
+import org.rlhfnode.node.ppo.WireArrays;
+import org.rlhfnode.runtime.algo.ppo.Experience;
+import org.rlhfnode.runtime.algo.ppo.ExperienceMaker;
+import org.rlhfnode.runtime.algo.ppo.KlController;
+import org.rlhfnode.runtime.algo.ppo.RolloutRows;
+
+/**
+ * The training roles' protocol on the tiny Llama: lp_old and values from the current weights, one
+ * weight version per step, every batch trained exactly once, stale batches refused, and a step that
+ * arrives before its batch waits for it.
+ */
+@ExtendWith(TestKitJUnit5Extension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class TrainerRoleTest {
+  private static final Duration WAIT = Duration.ofSeconds(60);
+
+  @JUnit5TestKit
+  ActorTestKit kit = new JUnit5TestKitBuilder().withName("TrainerRoleTest")
+      .withCustomConfig(ConfigFactory.parseString("pekko.actor.provider = local")).build();
+
+  @TempDir
+  Path tmp;
+
+  private final AtomicInteger ids = new AtomicInteger();
+
+  /** Prompt [1, 17, 42] with responses [5, 6] and [7]; prompt [1, 9] with responses [8, 8, 8] and [3]. */
+  private static RolloutRows rows() {
+    long[] p0 = {1, 17, 42};
+    long[] p1 = {1, 9};
+    return RolloutRows.of(List.of(p0, p0, p1, p1),
+        List.of(new long[] {5, 6}, new long[] {7}, new long[] {8, 8, 8}, new long[] {3}), null,
+        new boolean[] {false, false, true, false}, 0);
+  }
+
+  private ActorRef<TrainerCommand> spawn(Learner learner, int maxStaleness) {
+    return kit.spawn(TrainerRole.create(learner, maxStaleness, null), "trainer-" + ids.incrementAndGet());
+  }
+
+  private float[] score(ActorRef<TrainerCommand> role, String name) {
+    TestProbe<ScoreReply> replies = kit.createTestProbe();
+    role.tell(new ScoreRequest("s" + ids.incrementAndGet(), 0, WireArrays.rows(rows()), replies.getRef()));
+    ScoredExperience s = replies.expectMessageClass(ScoredExperience.class, WAIT);
+    return s.tensors().require(name).toFloatArray();
+  }
+
+  /** The experience of {@link #rows()} with lp_old from {@code policy} and fixed scores. */
+  private ExperienceBatch batch(PpoSettings s, ActorRef<TrainerCommand> policy, String id, long version) {
+    RolloutRows rows = rows();
+    Experience e = ExperienceMaker.assemble(s.experience(), KlController.fixed(0), rows,
+        new double[] {1, 0, 0, 1}, score(policy, TensorNames.OLD_LOG_PROBS), null, null, version);
+    return new ExperienceBatch(id, 0, version, WireArrays.experience(e));
+  }
+
+  private TrainStepDone step(ActorRef<TrainerCommand> role, long version, String... batchIds) {
+    TestProbe<TrainStepDone> done = kit.createTestProbe();
+    role.tell(new TrainStep("step" + ids.incrementAndGet(), 0, version, List.of(batchIds), done.getRef()));
+    return done.expectMessageClass(TrainStepDone.class, WAIT);
+  }
+
+  @Test
+  void scoresLogProbsInsideTheActionMaskOnly() {
+    PpoSettings s = PpoTestSettings.of(tmp, "--advantage_estimator", "group_norm");
+    float[] lp = score(spawn(Learner.policy(s), 0), TensorNames.OLD_LOG_PROBS);
+    float[] mask = rows().actionMask();
+    for (int i = 0; i < lp.length; i++) {
+      if (mask[i] == 0) {
+        assertEquals(0f, lp[i]);
+      } else {
+        assertTrue(lp[i] < 0 && Float.isFinite(lp[i]), "lp " + lp[i]);
+      }
+    }
+  }
+
+  @Test
+  void trainsEachBatchExactlyOnceAndCountsVersions() {
+    PpoSettings s = PpoTestSettings.of(tmp, "--advantage_estimator", "group_norm");
+    ActorRef<TrainerCommand> policy = spawn(Learner.policy(s), 0);
+    ExperienceBatch b = batch(s, policy, "it0", 0);
+    policy.tell(b);
+    policy.tell(b); // delivered twice: kept once
+    TrainStepDone first = step(policy, 0, "it0");
+    assertEquals("", first.error());
+    assertEquals(1, first.policyVersion());
+    assertEquals(List.of("it0"), first.batchIds());
+    assertTrue(Double.isFinite(first.metrics().get("policy_loss")));
+    assertEquals(1.0, first.metrics().get("optimizer_steps")); // 4 samples, train_batch_size 4, 1 epoch
+    policy.tell(b); // a late copy of a consumed batch is ignored
+    TrainStepDone again = step(policy, 1, "it0");
+    assertTrue(again.error().contains("already consumed"), again.error());
+    assertEquals(1, again.policyVersion());
+    float[] after = score(policy, TensorNames.OLD_LOG_PROBS);
+    float[] before = b.tensors().require(TensorNames.OLD_LOG_PROBS).toFloatArray();
+    assertTrue(!java.util.Arrays.equals(after, before), "the step changed the weights");
+  }
+
+  @Test
+  void refusesBatchesOlderThanMaxStalenessAndVersionMismatches() {
+    PpoSettings s = PpoTestSettings.of(tmp, "--advantage_estimator", "group_norm");
+    ActorRef<TrainerCommand> policy = spawn(Learner.policy(s), 1);
+    ExperienceBatch v0a = batch(s, policy, "a", 0);
+    ExperienceBatch v0b = batch(s, policy, "b", 0);
+    ExperienceBatch v0c = batch(s, policy, "c", 0);
+    policy.tell(v0a);
+    policy.tell(v0b);
+    policy.tell(v0c);
+    assertEquals("", step(policy, 0, "a").error()); // staleness 0
+    assertTrue(step(policy, 0, "b").error().contains("version mismatch"));
+    assertEquals("", step(policy, 1, "b").error()); // staleness 1 ≤ max_staleness 1
+    TrainStepDone stale = step(policy, 2, "c"); // staleness 2
+    assertTrue(stale.error().contains("2 versions old, more than max_staleness 1"), stale.error());
+    assertEquals(2, stale.policyVersion());
+  }
+
+  @Test
+  void aStepWaitsForABatchStillOnItsWay() {
+    PpoSettings s = PpoTestSettings.of(tmp, "--advantage_estimator", "group_norm");
+    ActorRef<TrainerCommand> policy = spawn(Learner.policy(s), 0);
+    ExperienceBatch b = batch(s, policy, "late", 0);
+    TestProbe<TrainStepDone> done = kit.createTestProbe();
+    policy.tell(new TrainStep("early", 0, 0, List.of("late"), done.getRef()));
+    done.expectNoMessage(Duration.ofMillis(300));
+    policy.tell(b);
+    assertEquals(1, done.expectMessageClass(TrainStepDone.class, WAIT).policyVersion());
+  }
+
+  @Test
+  void criticScoresValuesTrainsAndSaves() throws Exception {
+    PpoSettings s = PpoTestSettings.of(tmp, "--advantage_estimator", "gae");
+    ActorRef<TrainerCommand> policy = spawn(Learner.policy(s), 0);
+    ActorRef<TrainerCommand> critic = spawn(Learner.critic(s), 0);
+    float[] values = score(critic, TensorNames.VALUES);
+    RolloutRows rows = rows();
+    Experience e = ExperienceMaker.assemble(s.experience(), KlController.fixed(0), rows,
+        new double[] {1, 0, 0, 1}, score(policy, TensorNames.OLD_LOG_PROBS), null, values, 0);
+    critic.tell(new ExperienceBatch("v", 0, 0, WireArrays.experience(e)));
+    TrainStepDone done = step(critic, 0, "v");
+    assertEquals("", done.error());
+    assertEquals(0, done.policyVersion(), "the critic does not count policy versions");
+    assertTrue(Double.isFinite(done.metrics().get("value_loss")));
+    assertTrue(Double.isNaN(done.metrics().get("policy_loss")));
+    TestProbe<CheckpointReply> saved = kit.createTestProbe();
+    critic.tell(new CheckpointRequest("c1", 0, 0, tmp.resolve("ckpt").toString(), saved.getRef()));
+    CheckpointSaved ok = saved.expectMessageClass(CheckpointSaved.class, WAIT);
+    assertTrue(Files.isRegularFile(Path.of(ok.path()).resolve("model.safetensors")));
+    assertTrue(ok.bytes() > 0);
+  }
+}
