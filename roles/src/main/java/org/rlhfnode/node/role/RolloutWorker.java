@@ -8,7 +8,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -16,16 +16,23 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.messages.SamplingParams;
+import org.rlhfnode.messages.WeightSyncMessage;
+import org.rlhfnode.messages.WeightVersionInstalled;
 import org.rlhfnode.messages.WireMessage;
+import org.rlhfnode.node.sync.WeightReceiver;
+import org.rlhfnode.node.sync.WeightSyncSettings;
 import org.rlhfnode.runtime.generate.FinishReason;
 import org.rlhfnode.runtime.generate.GenerationEngine;
 import org.rlhfnode.runtime.generate.GenerationRequest;
 import org.rlhfnode.runtime.generate.GenerationResult;
 import org.rlhfnode.runtime.model.CausalLm;
+import org.rlhfnode.runtime.model.ModelConfig;
 import org.rlhfnode.runtime.model.ModelLoader;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
+import org.rlhfnode.runtime.transport.WeightPayload;
 
 /**
  * A rollout engine: holds one installed policy ({@link CausalLm}) and its weight version, samples
@@ -33,13 +40,15 @@ import org.rlhfnode.runtime.tensor.DeviceSpec;
  * Loading and generation run on a single-thread executor the actor owns and come back through
  * {@code pipeToSelf}; the swap to a new model is one assignment on the actor thread, so a request is
  * served either by the old version or by the new one, never by a half-loaded model. A replaced model
- * is closed once the generations that hold it have finished.
+ * is closed once the generations that hold it have finished. New versions come from a model directory
+ * ({@link InstallWeights}) or from a weight publisher through the worker's own {@link WeightReceiver}
+ * child, which hands over only complete payloads ({@link InstallPayload}).
  */
 public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command> {
 
   /** The worker's protocol. */
   public sealed interface Command extends WireMessage
-      permits Generate, InstallWeights, GenerationDone, LoadDone {}
+      permits Generate, InstallWeights, InstallPayload, GenerationDone, LoadDone {}
 
   /**
    * Sample {@code sampling.samplesPerPrompt()} continuations of each prompt (token ids) with weight
@@ -66,6 +75,20 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     public InstallWeights {
       Objects.requireNonNull(modelDir, "InstallWeights.modelDir");
       Objects.requireNonNull(replyTo, "InstallWeights.replyTo");
+    }
+  }
+
+  /**
+   * Build weight version {@code payload.version()} from {@code payload} with the installed model's config
+   * and switch to it, then tell {@code replyTo}; refused (logged, no reply) unless the version is newer than
+   * every accepted one and a model is installed. Takes ownership of the payload. Local only: the payload is
+   * native memory; remote publishers reach the worker through its {@link WeightReceiver}.
+   */
+  public record InstallPayload(WeightPayload payload, ActorRef<WeightVersionInstalled> replyTo) implements Command {
+    /** Checks the fields. */
+    public InstallPayload {
+      Objects.requireNonNull(payload, "InstallPayload.payload");
+      Objects.requireNonNull(replyTo, "InstallPayload.replyTo");
     }
   }
 
@@ -131,7 +154,9 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   private record GenerationDone(Generate request, Installed used, List<GenerationResult> results, Throwable error)
       implements Command {}
 
-  private record LoadDone(InstallWeights request, CausalLm model, Throwable error) implements Command {}
+  /** A finished load for {@code request} (an {@link InstallWeights} or an {@link InstallPayload}). */
+  private record LoadDone(Command request, long version, String source, CausalLm model, Throwable error)
+      implements Command {}
 
   /** A loaded model, its version and the generations that still use it. */
   private static final class Installed {
@@ -147,8 +172,11 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   }
 
   private static final long NONE = -1;
+  /** Name of the worker's {@link WeightReceiver} child. */
+  public static final String RECEIVER_NAME = "weight-receiver";
 
   private final Settings settings;
+  private final String receiverId;
   private final ExecutorService executor;
   /** Every loaded model not yet closed, so that stopping frees even one whose load finished too late. */
   private final Set<CausalLm> unclosed = ConcurrentHashMap.newKeySet();
@@ -156,20 +184,30 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   /** Highest version accepted for install so far (loading or installed); older installs are refused. */
   private long newestAccepted = NONE;
 
-  /** A worker with no weights; send {@link InstallWeights} before {@link Generate}. */
+  /** A worker with no weights and weight-sync defaults from {@code reference.conf}. */
   public static Behavior<Command> create(Settings settings) {
-    return Behaviors.setup(ctx -> new RolloutWorker(ctx, settings));
+    return create(settings, WeightSyncSettings.reference());
   }
 
-  private RolloutWorker(ActorContext<Command> context, Settings settings) {
+  /**
+   * A worker with no weights; send {@link InstallWeights} before {@link Generate}. It spawns its
+   * {@link WeightReceiver} (child {@value #RECEIVER_NAME}, receiver id = this worker's full path) and
+   * registers it with the Receptionist under {@link WeightReceiver#KEY}.
+   */
+  public static Behavior<Command> create(Settings settings, WeightSyncSettings sync) {
+    return Behaviors.setup(ctx -> new RolloutWorker(ctx, settings, sync));
+  }
+
+  private RolloutWorker(ActorContext<Command> context, Settings settings, WeightSyncSettings sync) {
     super(context);
     this.settings = settings;
-    String threadName = "rollout-worker-" + context.getSelf().path().name();
-    this.executor = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, threadName);
-      t.setDaemon(true);
-      return t;
-    });
+    this.receiverId = context.getSelf().path().toStringWithAddress(context.getSystem().address());
+    ActorRef<WeightReceiver.Deliver> deliveries = context.messageAdapter(WeightReceiver.Deliver.class,
+        d -> new InstallPayload(d.payload(), d.replyTo()));
+    ActorRef<WeightSyncMessage> receiver =
+        context.spawn(WeightReceiver.create(receiverId, sync.glooTimeout(), deliveries), RECEIVER_NAME);
+    context.getSystem().receptionist().tell(Receptionist.register(WeightReceiver.KEY, receiver));
+    this.executor = RoleExecutor.create("rollout-worker-" + context.getSelf().path().name());
   }
 
   @Override
@@ -178,6 +216,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
         .onMessage(Generate.class, this::onGenerate)
         .onMessage(GenerationDone.class, this::onGenerationDone)
         .onMessage(InstallWeights.class, this::onInstallWeights)
+        .onMessage(InstallPayload.class, this::onInstallPayload)
         .onMessage(LoadDone.class, this::onLoadDone)
         .onSignal(PostStop.class, s -> onPostStop())
         .build();
@@ -193,7 +232,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     }
     Installed used = installed;
     used.inFlight++;
-    List<GenerationRequest> requests = toRequests(g);
+    List<GenerationRequest> requests = RolloutConversions.toRequests(g);
     CompletableFuture<List<GenerationResult>> future =
         CompletableFuture.supplyAsync(() -> new GenerationEngine(used.model).generate(requests), executor);
     getContext().pipeToSelf(future, (results, error) -> new GenerationDone(g, used, results, error));
@@ -212,7 +251,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     }
     List<Sequence> sequences = new ArrayList<>(done.results().size());
     for (GenerationResult r : done.results()) {
-      sequences.add(toSequence(r));
+      sequences.add(RolloutConversions.toSequence(r));
     }
     g.replyTo().tell(new Generated(g.requestId(), done.used().version, g.sampling().samplesPerPrompt(), sequences));
     return this;
@@ -224,40 +263,73 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
           "version " + install.version() + " is not newer than " + newestAccepted));
       return this;
     }
-    newestAccepted = install.version();
-    CompletableFuture<CausalLm> future = CompletableFuture.supplyAsync(
-        () -> {
-          CausalLm model = ModelLoader.load(install.modelDir(), settings.device(), settings.dtype());
-          unclosed.add(model);
-          return model;
-        }, executor);
-    getContext().pipeToSelf(future, (model, error) -> new LoadDone(install, model, error));
+    load(install, install.version(), install.modelDir().toString(),
+        () -> ModelLoader.load(install.modelDir(), settings.device(), settings.dtype()));
     return this;
   }
 
+  private Behavior<Command> onInstallPayload(InstallPayload install) {
+    WeightPayload payload = install.payload();
+    String refused = payload.version() <= newestAccepted
+        ? "version " + payload.version() + " is not newer than " + newestAccepted
+        : installed == null ? "no model is installed to take the config from" : null;
+    if (refused != null) {
+      getContext().getLog().warn("refusing weight payload {}: {}", payload, refused);
+      payload.close();
+      return this;
+    }
+    ModelConfig config = installed.model.config();
+    load(install, payload.version(), payload.toString(), () -> {
+      try (payload) {
+        return payload.toModel(config, settings.device(), settings.dtype());
+      }
+    });
+    return this;
+  }
+
+  /** Accepts {@code version} and builds its model on the executor; {@link LoadDone} swaps it in. */
+  private void load(Command request, long version, String source, Supplier<CausalLm> build) {
+    newestAccepted = version;
+    CompletableFuture<CausalLm> future = CompletableFuture.supplyAsync(() -> {
+      CausalLm model = build.get();
+      unclosed.add(model);
+      return model;
+    }, executor);
+    getContext().pipeToSelf(future, (model, error) -> new LoadDone(request, version, source, model, error));
+  }
+
   private Behavior<Command> onLoadDone(LoadDone done) {
-    InstallWeights install = done.request();
     long current = installed == null ? NONE : installed.version;
     if (done.error() != null) {
-      getContext().getLog().warn("loading version {} from {} failed", install.version(), install.modelDir(),
-          done.error());
-      install.replyTo().tell(new InstallRefused(install.version(), current, "load failed: " + done.error()));
+      getContext().getLog().warn("loading version {} from {} failed", done.version(), done.source(), done.error());
+      refuse(done, current, "load failed: " + done.error());
       return this;
     }
     if (!done.model().hasLmHead()) {
       closeLater(done.model());
-      install.replyTo().tell(new InstallRefused(install.version(), current, "model has no lm_head"));
+      refuse(done, current, "model has no lm_head");
       return this;
     }
     Installed previous = installed;
-    installed = new Installed(done.model(), install.version());
+    installed = new Installed(done.model(), done.version());
     if (previous != null) {
       previous.retired = true;
       closeIfUnused(previous);
     }
-    getContext().getLog().info("installed weight version {} from {}", install.version(), install.modelDir());
-    install.replyTo().tell(new WeightsInstalled(install.version()));
+    getContext().getLog().info("installed weight version {} from {}", done.version(), done.source());
+    if (done.request() instanceof InstallWeights w) {
+      w.replyTo().tell(new WeightsInstalled(done.version()));
+    } else if (done.request() instanceof InstallPayload p) {
+      p.replyTo().tell(new WeightVersionInstalled(done.version(), receiverId, p.payload().totalBytes()));
+    }
     return this;
+  }
+
+  /** An {@link InstallWeights} is answered; a refused payload only logged (its reply type has no refusal). */
+  private void refuse(LoadDone done, long current, String reason) {
+    if (done.request() instanceof InstallWeights w) {
+      w.replyTo().tell(new InstallRefused(done.version(), current, reason));
+    }
   }
 
   /** Frees a replaced model once nothing generates with it; on the executor, behind any queued work. */
@@ -284,39 +356,5 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     });
     executor.shutdown();
     return this;
-  }
-
-  /** One engine request per sample: prompt i repeated {@code samplesPerPrompt} times, each with its own seed. */
-  static List<GenerationRequest> toRequests(Generate g) {
-    SamplingParams s = g.sampling();
-    List<GenerationRequest> out = new ArrayList<>(g.prompts().size() * s.samplesPerPrompt());
-    for (List<Integer> prompt : g.prompts()) {
-      long[] ids = prompt.stream().mapToLong(Integer::longValue).toArray();
-      for (int k = 0; k < s.samplesPerPrompt(); k++) {
-        out.add(new GenerationRequest(ids, toEngineParams(s, s.seed() + out.size())));
-      }
-    }
-    return out;
-  }
-
-  /** Temperature 0 means greedy on the wire; the engine has an explicit greedy flag. */
-  static org.rlhfnode.runtime.generate.SamplingParams toEngineParams(SamplingParams s, long seed) {
-    if (s.temperature() == 0) {
-      return org.rlhfnode.runtime.generate.SamplingParams.greedy(s.maxNewTokens());
-    }
-    return org.rlhfnode.runtime.generate.SamplingParams.sample(s.maxNewTokens(), s.temperature(), s.topK(),
-        s.topP(), seed);
-  }
-
-  private static Sequence toSequence(GenerationResult r) {
-    List<Long> tokens = new ArrayList<>();
-    for (long t : r.newTokens()) {
-      tokens.add(t);
-    }
-    List<Float> logProbs = new ArrayList<>();
-    for (float lp : r.logProbs()) {
-      logProbs.add(lp);
-    }
-    return new Sequence(tokens, logProbs, r.finishReason());
   }
 }

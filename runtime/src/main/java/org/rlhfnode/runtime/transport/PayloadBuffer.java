@@ -2,6 +2,7 @@ package org.rlhfnode.runtime.transport;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -14,15 +15,18 @@ import org.rlhfnode.runtime.tensor.Tensors;
  * host byte order (little-endian on every platform libtorch ships for). Allocated by libtorch rather than
  * on the Java heap so that it may exceed 2 GiB, and so that a c10d collective can send or receive straight
  * into it ({@link #tensor()}). Chunked transports copy in and out through {@link ByteBuffer} views.
- * Freed by {@link #close()} (or, failing that, when the garbage collector finds it unreachable).
+ * Survives the allocating thread's {@code PointerScope}; freed by {@link #close()} (or, failing that, when the
+ * garbage collector finds it unreachable).
  */
 public final class PayloadBuffer implements AutoCloseable {
   private final Tensor bytes; // [size] uint8, CPU, contiguous
   private final long size;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private PayloadBuffer(Tensor bytes, long size) {
     this.bytes = bytes;
     this.size = size;
+    bytes.retainReference(); // outlives any PointerScope of the allocating thread, until close()
   }
 
   /** An uninitialised buffer of {@code size} bytes. */
@@ -69,9 +73,11 @@ public final class PayloadBuffer implements AutoCloseable {
     return NativeTensors.bytes(bytes, offset, length);
   }
 
-  /** Frees the native memory; views and the tensor must not be used afterwards. */
+  /** Frees the native memory (once; later calls do nothing); views and the tensor must not be used afterwards. */
   @Override
   public void close() {
-    bytes.close();
+    if (closed.compareAndSet(false, true)) {
+      bytes.releaseReference();
+    }
   }
 }

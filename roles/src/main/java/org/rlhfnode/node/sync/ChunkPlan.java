@@ -1,0 +1,98 @@
+package org.rlhfnode.node.sync;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.rlhfnode.messages.FrameGuard;
+import org.rlhfnode.messages.TensorLayout;
+import org.rlhfnode.messages.WeightChunk;
+import org.rlhfnode.messages.WeightChunkAck;
+import org.rlhfnode.messages.WeightUpdate;
+import org.rlhfnode.messages.WeightVersionInstalled;
+import org.rlhfnode.runtime.transport.WeightPayload;
+
+/**
+ * One version's payload as the Artery transport sends it: cut into chunks that fit the lane's frame, each
+ * chunk's CRC32C computed once for all receivers (by {@link #of}, which reads the whole payload: call it
+ * off the actor thread), and the {@link WeightUpdate} that describes it. Chunks are built on demand, so
+ * only the window in flight is ever copied.
+ */
+final class ChunkPlan {
+  private final WeightPayload payload;
+  private final int chunkBytes;
+  private final int total;
+  private final long[] checksums; // CRC32C of chunk i, unsigned 32-bit
+
+  private ChunkPlan(WeightPayload payload, int chunkBytes, int total, long[] checksums) {
+    this.payload = payload;
+    this.chunkBytes = chunkBytes;
+    this.total = total;
+    this.checksums = checksums;
+  }
+
+  /** Cuts {@code payload} into chunks {@code guard} lets through and checksums them. */
+  static ChunkPlan of(WeightPayload payload, FrameGuard guard) {
+    int chunkBytes = guard.maxChunkPayloadBytes();
+    int total = guard.chunkCount(payload.totalBytes());
+    long[] checksums = new long[total];
+    for (int i = 0; i < total; i++) {
+      CRC32C crc = new CRC32C();
+      crc.update(slice(payload, chunkBytes, i));
+      checksums[i] = crc.getValue();
+    }
+    return new ChunkPlan(payload, chunkBytes, total, checksums);
+  }
+
+  private static ByteBuffer slice(WeightPayload payload, int chunkBytes, int index) {
+    long offset = (long) index * chunkBytes;
+    return payload.buffer().read(offset, (int) Math.min(chunkBytes, payload.totalBytes() - offset));
+  }
+
+  long version() {
+    return payload.version();
+  }
+
+  int total() {
+    return total;
+  }
+
+  long totalBytes() {
+    return payload.totalBytes();
+  }
+
+  /** Chunk {@code index}, acknowledged to {@code replyTo}; copies its bytes out of the payload. */
+  WeightChunk chunk(int index, ActorRef<WeightChunkAck> replyTo) {
+    return new WeightChunk(payload.version(), index, total, (long) index * chunkBytes, payload.totalBytes(),
+        checksums[index], slice(payload, chunkBytes, index), replyTo);
+  }
+
+  /** The update announcing this plan's chunks. */
+  WeightUpdate update(ActorRef<WeightVersionInstalled> replyTo) {
+    return update(payload, total, replyTo);
+  }
+
+  /** The update announcing {@code payload} moved in {@code totalChunks} parts (1 for a collective). */
+  static WeightUpdate update(WeightPayload payload, int totalChunks, ActorRef<WeightVersionInstalled> replyTo) {
+    return new WeightUpdate(payload.version(), payload.totalBytes(), totalChunks, layout(payload), replyTo);
+  }
+
+  /** The payload's entries as wire layouts. */
+  static List<TensorLayout> layout(WeightPayload payload) {
+    List<TensorLayout> out = new ArrayList<>(payload.entries().size());
+    for (WeightPayload.Entry e : payload.entries()) {
+      out.add(new TensorLayout(e.name(), e.dtype(), e.shape(), e.offset()));
+    }
+    return out;
+  }
+
+  /** Wire layouts as payload entries. */
+  static List<WeightPayload.Entry> entries(List<TensorLayout> layout) {
+    List<WeightPayload.Entry> out = new ArrayList<>(layout.size());
+    for (TensorLayout t : layout) {
+      out.add(new WeightPayload.Entry(t.name(), t.dtype(), t.shape(), t.offset()));
+    }
+    return out;
+  }
+}

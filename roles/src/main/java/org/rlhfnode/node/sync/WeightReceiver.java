@@ -1,0 +1,293 @@
+package org.rlhfnode.node.sync;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+import org.rlhfnode.messages.CollectiveRendezvous;
+import org.rlhfnode.messages.WeightChunk;
+import org.rlhfnode.messages.WeightChunkAck;
+import org.rlhfnode.messages.WeightSyncMessage;
+import org.rlhfnode.messages.WeightUpdate;
+import org.rlhfnode.messages.WeightVersionInstalled;
+import org.rlhfnode.node.role.RoleExecutor;
+import org.rlhfnode.runtime.transport.GlooGroup;
+import org.rlhfnode.runtime.transport.PayloadBuffer;
+import org.rlhfnode.runtime.transport.WeightPayload;
+
+/**
+ * Receives weight versions beside a rollout engine (its owner) from a {@link WeightPublisher}, by either
+ * transport. Artery: stages the {@link WeightChunk}s of one version (in any order, before or after their
+ * {@link WeightUpdate}), acks each ({@code CHECKSUM_MISMATCH}, {@code MALFORMED}, {@code STALE_VERSION} for
+ * a version older than one it holds), and drops a version as soon as a newer one starts. Gloo: on a
+ * {@link CollectiveRendezvous} and its update, joins (or reuses) the publisher's group and receives the
+ * broadcast on its own executor. Only a complete payload goes to the owner ({@link Deliver}); the owner
+ * installs it and answers, and the receiver then reports {@link WeightVersionInstalled} to the update's
+ * {@code replyTo}. A version sent again after it was delivered is acknowledged without being staged twice.
+ */
+public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
+  /** How rollout engines' receivers are found (the Receptionist). */
+  public static final ServiceKey<WeightSyncMessage> KEY = ServiceKey.create(WeightSyncMessage.class, "weight-receiver");
+
+  /** To the owner: install this complete version, then tell {@code replyTo}. The owner closes the payload. */
+  public record Deliver(WeightPayload payload, ActorRef<WeightVersionInstalled> replyTo) {
+    /** Checks the fields. */
+    public Deliver {
+      Objects.requireNonNull(payload, "Deliver.payload");
+      Objects.requireNonNull(replyTo, "Deliver.replyTo");
+    }
+  }
+
+  private record OwnerInstalled(WeightVersionInstalled installed) implements WeightSyncMessage {}
+
+  private record CollectiveDone(WeightUpdate update, PayloadBuffer buffer, Throwable error)
+      implements WeightSyncMessage {}
+
+  private static final long NONE = -1;
+
+  private final String receiverId;
+  private final Duration glooTimeout;
+  private final ActorRef<Deliver> owner;
+  private final ActorRef<WeightVersionInstalled> ownerReplies;
+  /** Newest version handed to the owner, and the newest the owner reported installed. */
+  private long delivered = NONE;
+  private long installed = NONE;
+  private long installedBytes;
+  private ChunkStaging staging;
+  /** Who to tell once a delivered version is installed. */
+  private final Map<Long, List<ActorRef<WeightVersionInstalled>>> waiting = new HashMap<>();
+  /** Rendezvous whose update has not come yet, by version. */
+  private final Map<Long, CollectiveRendezvous> rendezvous = new HashMap<>();
+  /** Created on the first rendezvous: joins and broadcasts block. */
+  private ExecutorService executor;
+  /** The c10d group; touched only on {@link #executor}. */
+  private GlooGroup group;
+
+  /**
+   * A receiver named {@code receiverId} (in acks and reports; unique among a publisher's receivers) that
+   * hands complete versions to {@code owner}; {@code glooTimeout} bounds joining a group and a broadcast.
+   */
+  public static Behavior<WeightSyncMessage> create(String receiverId, Duration glooTimeout, ActorRef<Deliver> owner) {
+    return Behaviors.setup(ctx -> new WeightReceiver(ctx, receiverId, glooTimeout, owner));
+  }
+
+  private WeightReceiver(ActorContext<WeightSyncMessage> context, String receiverId, Duration glooTimeout,
+      ActorRef<Deliver> owner) {
+    super(context);
+    this.receiverId = Objects.requireNonNull(receiverId, "receiverId");
+    this.glooTimeout = Objects.requireNonNull(glooTimeout, "glooTimeout");
+    this.owner = Objects.requireNonNull(owner, "owner");
+    this.ownerReplies = context.messageAdapter(WeightVersionInstalled.class, OwnerInstalled::new);
+  }
+
+  @Override
+  public Receive<WeightSyncMessage> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(WeightChunk.class, this::onChunk)
+        .onMessage(WeightUpdate.class, this::onUpdate)
+        .onMessage(CollectiveRendezvous.class, this::onRendezvous)
+        .onMessage(CollectiveDone.class, this::onCollectiveDone)
+        .onMessage(OwnerInstalled.class, this::onOwnerInstalled)
+        .onSignal(PostStop.class, s -> onPostStop())
+        .build();
+  }
+
+  /** Older than what is delivered, or than the version being staged. */
+  private boolean isStale(long version) {
+    return version < delivered || (staging != null && version < staging.version());
+  }
+
+  private Behavior<WeightSyncMessage> onChunk(WeightChunk c) {
+    WeightChunkAck.Status status;
+    if (isStale(c.version())) {
+      status = WeightChunkAck.Status.STALE_VERSION;
+    } else if (c.version() == delivered) {
+      status = c.verify(receiverId).status(); // a resend of a version already complete here
+    } else {
+      status = stagingFor(c.version()).accept(c);
+    }
+    c.replyTo().tell(new WeightChunkAck(c.version(), c.index(), receiverId, status));
+    if (status == WeightChunkAck.Status.ACCEPTED && staging != null) {
+      deliverIfComplete();
+    }
+    return this;
+  }
+
+  private Behavior<WeightSyncMessage> onUpdate(WeightUpdate u) {
+    CollectiveRendezvous r = rendezvous.remove(u.version());
+    if (r != null) {
+      startCollective(r, u);
+    } else if (isStale(u.version())) {
+      getContext().getLog().debug("ignoring update of stale version {}", u.version());
+    } else if (u.version() == delivered) {
+      answerWhenInstalled(u.version(), u.replyTo());
+    } else {
+      String conflict = stagingFor(u.version()).setUpdate(u);
+      if (conflict != null) {
+        getContext().getLog().warn("{}: {}; dropped the staged chunks", receiverId, conflict);
+      }
+      deliverIfComplete();
+    }
+    return this;
+  }
+
+  /** The staging of {@code version}, replacing (and freeing) the staging of an older one. */
+  private ChunkStaging stagingFor(long version) {
+    if (staging != null && staging.version() != version) {
+      getContext().getLog().info("{}: version {} supersedes the incomplete version {}", receiverId, version,
+          staging.version());
+      staging.close();
+      staging = null;
+    }
+    if (staging == null) {
+      staging = new ChunkStaging(version);
+    }
+    return staging;
+  }
+
+  private void deliverIfComplete() {
+    if (!staging.chunksComplete()) {
+      return;
+    }
+    ChunkStaging done = staging;
+    staging = null;
+    try {
+      deliver(done.takePayload(), done.update().replyTo());
+    } catch (IllegalArgumentException e) {
+      getContext().getLog().error("{}: version {} is complete but its layout is unusable: {}", receiverId,
+          done.version(), e.getMessage());
+    } finally {
+      done.close();
+    }
+  }
+
+  private void deliver(WeightPayload payload, ActorRef<WeightVersionInstalled> replyTo) {
+    delivered = payload.version();
+    waiting.computeIfAbsent(delivered, v -> new ArrayList<>()).add(replyTo);
+    getContext().getLog().debug("{}: version {} complete ({} bytes), handing it to the owner", receiverId,
+        delivered, payload.totalBytes());
+    owner.tell(new Deliver(payload, ownerReplies));
+  }
+
+  private void answerWhenInstalled(long version, ActorRef<WeightVersionInstalled> replyTo) {
+    if (installed == version) {
+      replyTo.tell(new WeightVersionInstalled(version, receiverId, installedBytes));
+    } else {
+      waiting.computeIfAbsent(version, v -> new ArrayList<>()).add(replyTo);
+    }
+  }
+
+  private Behavior<WeightSyncMessage> onOwnerInstalled(OwnerInstalled m) {
+    long version = m.installed().version();
+    if (version > installed) {
+      installed = version;
+      installedBytes = m.installed().totalBytes();
+    }
+    WeightVersionInstalled report = new WeightVersionInstalled(version, receiverId, m.installed().totalBytes());
+    waiting.getOrDefault(version, List.of()).forEach(r -> r.tell(report));
+    waiting.keySet().removeIf(v -> v <= version); // an older delivered version will never be installed now
+    return this;
+  }
+
+  private Behavior<WeightSyncMessage> onRendezvous(CollectiveRendezvous r) {
+    if (!"gloo".equals(r.backend())) {
+      getContext().getLog().error("{}: rendezvous for version {} asks for {}, but this receiver only joins gloo"
+          + " groups", receiverId, r.version(), r.backend());
+      return this;
+    }
+    if (staging != null && staging.version() == r.version() && staging.update() != null && !staging.hasChunks()) {
+      WeightUpdate u = staging.update(); // the update overtook its rendezvous
+      staging.close();
+      staging = null;
+      startCollective(r, u);
+    } else {
+      rendezvous.put(r.version(), r);
+    }
+    return this;
+  }
+
+  /** Takes part in the broadcast even for a version it already has: the other ranks wait for every rank. */
+  private void startCollective(CollectiveRendezvous r, WeightUpdate u) {
+    if (executor == null) {
+      executor = RoleExecutor.create("weight-receiver-" + getContext().getSelf().path().name());
+    }
+    CompletableFuture<PayloadBuffer> received = CompletableFuture.supplyAsync(() -> receiveBroadcast(r, u), executor);
+    getContext().pipeToSelf(received, (buffer, error) -> new CollectiveDone(u, buffer, error));
+  }
+
+  /** On the executor: the current group of the publisher (joined again if it moved on), then the bytes. */
+  private PayloadBuffer receiveBroadcast(CollectiveRendezvous r, WeightUpdate u) {
+    if (group != null && !(group.matches(r.storeHost(), r.storePort(), r.worldSize(), r.rank()) && group.isCurrent())) {
+      group.close();
+      group = null;
+    }
+    if (group == null) {
+      group = GlooGroup.join(r.storeHost(), r.storePort(), r.worldSize(), r.rank(), glooTimeout);
+    }
+    PayloadBuffer buffer = PayloadBuffer.allocate(u.totalBytes());
+    try {
+      group.broadcast(buffer);
+      return buffer;
+    } catch (RuntimeException e) {
+      buffer.close();
+      group.close();
+      group = null;
+      throw e;
+    }
+  }
+
+  private Behavior<WeightSyncMessage> onCollectiveDone(CollectiveDone d) {
+    WeightUpdate u = d.update();
+    if (d.error() != null) {
+      getContext().getLog().warn("{}: receiving version {} by broadcast failed: {}", receiverId, u.version(),
+          d.error().getMessage());
+      return this;
+    }
+    if (isStale(u.version()) || u.version() == delivered) {
+      d.buffer().close();
+      if (u.version() == delivered) {
+        answerWhenInstalled(u.version(), u.replyTo());
+      }
+      return this;
+    }
+    if (staging != null) {
+      staging.close(); // same version by chunks, or an older one
+      staging = null;
+    }
+    try {
+      deliver(new WeightPayload(u.version(), d.buffer(), ChunkPlan.entries(u.layout())), u.replyTo());
+    } catch (IllegalArgumentException e) {
+      d.buffer().close();
+      getContext().getLog().error("{}: version {} arrived but its layout is unusable: {}", receiverId, u.version(),
+          e.getMessage());
+    }
+    return this;
+  }
+
+  private Behavior<WeightSyncMessage> onPostStop() {
+    if (staging != null) {
+      staging.close();
+    }
+    if (executor != null) {
+      executor.execute(() -> {
+        if (group != null) {
+          group.close();
+        }
+      });
+      executor.shutdown();
+    }
+    return this;
+  }
+}

@@ -1,0 +1,124 @@
+package org.rlhfnode.runtime.transport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** Two ranks in one JVM (two threads) form a Gloo group over a TCP store on 127.0.0.1 and broadcast bytes. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class GlooGroupTest {
+  private static final String HOST = "127.0.0.1";
+  private static final Duration TIMEOUT = Duration.ofSeconds(20);
+  private static final Duration SHORT = Duration.ofSeconds(1);
+  private final ExecutorService rank1 = Executors.newSingleThreadExecutor();
+
+  @AfterAll
+  void stop() throws InterruptedException {
+    rank1.shutdownNow();
+    rank1.awaitTermination(30, TimeUnit.SECONDS);
+  }
+
+  /** Bytes 0, 1, 2, ... mod 251, so that an offset error shows. */
+  private static PayloadBuffer pattern(int n) {
+    PayloadBuffer b = PayloadBuffer.allocate(n);
+    ByteBuffer src = ByteBuffer.allocate(n);
+    for (int i = 0; i < n; i++) {
+      src.put((byte) (i % 251));
+    }
+    b.write(0, src.flip());
+    return b;
+  }
+
+  private static void assertSameBytes(PayloadBuffer expected, PayloadBuffer actual) {
+    assertEquals(expected.size(), actual.size());
+    assertEquals(expected.read(0, (int) expected.size()), actual.read(0, (int) actual.size()));
+  }
+
+  /** Rank 1 joins on its own thread and receives {@code size} bytes; the group stays open for the caller. */
+  private CompletableFuture<GlooGroup> joinAndReceive(int port, PayloadBuffer into) {
+    return CompletableFuture.supplyAsync(() -> {
+      GlooGroup g = GlooGroup.join(HOST, port, 2, 1, TIMEOUT);
+      g.broadcast(into);
+      return g;
+    }, rank1);
+  }
+
+  @Test
+  void twoRanksBroadcastAFewMegabytesBitExactly() {
+    int size = 3 * 1024 * 1024 + 17;
+    try (GlooGroup.Host host = GlooGroup.Host.listen(HOST, 0, TIMEOUT);
+        PayloadBuffer sent = pattern(size);
+        PayloadBuffer received = PayloadBuffer.allocate(size)) {
+      assertTrue(host.port() > 0, "port 0 gets a real port");
+      host.nextGeneration();
+      CompletableFuture<GlooGroup> other = joinAndReceive(host.port(), received);
+      try (GlooGroup root = host.form(2)) {
+        root.broadcast(sent);
+        try (GlooGroup joined = other.join()) {
+          assertEquals(1, joined.rank());
+          assertTrue(joined.isCurrent());
+        }
+      }
+      assertSameBytes(sent, received);
+    }
+  }
+
+  @Test
+  void aNewGenerationRetiresTheOldGroupAndFormsAWorkingOne() {
+    try (GlooGroup.Host host = GlooGroup.Host.listen(HOST, 0, TIMEOUT);
+        PayloadBuffer sent = pattern(4096);
+        PayloadBuffer first = PayloadBuffer.allocate(4096);
+        PayloadBuffer second = PayloadBuffer.allocate(4096)) {
+      host.nextGeneration();
+      CompletableFuture<GlooGroup> joined = joinAndReceive(host.port(), first);
+      GlooGroup old = host.form(2);
+      old.broadcast(sent);
+      GlooGroup oldMember = joined.join();
+      host.nextGeneration();
+      assertFalse(oldMember.isCurrent(), "a rank sees that rank 0 moved to a new group");
+      oldMember.close();
+      old.close();
+      CompletableFuture<GlooGroup> rejoined = joinAndReceive(host.port(), second);
+      try (GlooGroup root = host.form(2)) {
+        root.broadcast(sent);
+        rejoined.join().close();
+      }
+      assertSameBytes(sent, second);
+    }
+  }
+
+  @Test
+  void aPeerThatNeverJoinsTimesOutNamingTheStore() {
+    try (GlooGroup.Host host = GlooGroup.Host.listen(HOST, 0, SHORT)) {
+      host.nextGeneration();
+      GlooGroup.GlooException e = assertThrows(GlooGroup.GlooException.class, () -> host.form(2));
+      assertTrue(e.getMessage().contains(HOST + ":" + host.port()), e.getMessage());
+      assertTrue(e.getMessage().contains("waiting for the other ranks"), e.getMessage());
+    }
+  }
+
+  @Test
+  void joiningAStoreThatIsNotThereFailsNamingIt() throws IOException {
+    int closedPort;
+    try (ServerSocket s = new ServerSocket(0)) {
+      closedPort = s.getLocalPort();
+    }
+    GlooGroup.GlooException e = assertThrows(GlooGroup.GlooException.class,
+        () -> GlooGroup.join(HOST, closedPort, 2, 1, SHORT));
+    assertTrue(e.getMessage().contains("cannot reach the c10d TCP store at " + HOST + ":" + closedPort),
+        e.getMessage());
+  }
+}
