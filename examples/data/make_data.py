@@ -47,6 +47,28 @@ def main():
     with open("prompts.jsonl", "w") as f:
         for i in range(60):
             f.write(json.dumps({"input": f"Name a {cats[i % len(cats)]}."}) + "\n")
+    write_ppo(cats)
+
+
+PHRASINGS = ["Name a {}.", "Give me a {}.", "Tell me a {}."]
+
+
+def write_ppo(cats):
+    """PPO example: an SFT set where half the answers shout (so the SFT policy is mixed), training
+    prompts in two phrasings and held-out prompts in a third one the PPO run never sees."""
+    rng = random.Random(4321)
+    with open("ppo_sft.jsonl", "w") as f:
+        for _ in range(480):
+            c = rng.choice(cats)
+            ask = rng.choice(PHRASINGS).format(c)
+            out = good(rng.choice(CATEGORIES[c])) if rng.random() < 0.5 else bad(rng, c)
+            f.write(json.dumps({"input": ask, "output": out}) + "\n")
+    with open("ppo_prompts.jsonl", "w") as f:
+        for i in range(48):
+            f.write(json.dumps({"input": PHRASINGS[i % 2].format(cats[(i // 2) % len(cats)])}) + "\n")
+    with open("ppo_eval_prompts.jsonl", "w") as f:
+        for c in cats:
+            f.write(json.dumps({"input": PHRASINGS[2].format(c)}) + "\n")
 
 
 if __name__ == "__main__":

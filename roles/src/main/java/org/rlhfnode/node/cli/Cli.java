@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 @Command(name = "rlhf-node", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
     description = "RLHF and alignment for large language models on the JVM.",
     subcommands = {ForwardCommand.class, GenerateCommand.class, InitModelCommand.class, BenchCommand.class,
-        org.rlhfnode.node.cli.train.TrainCommand.class, RejectionSampleCommand.class})
+        org.rlhfnode.node.cli.train.TrainCommand.class, RejectionSampleCommand.class, NodeCommand.class})
 public final class Cli implements Runnable {
   /** Exit code for bad input and failed runs. */
   public static final int EXIT_ERROR = 2;
@@ -32,6 +32,12 @@ public final class Cli implements Runnable {
 
   /** Runs the CLI and returns the process exit code. */
   public static int run(String[] args) {
+    if (NodeCommand.isNodeMode(args) && (args.length == 0 || !args[0].equals("node"))) {
+      String[] withNode = new String[args.length + 1];
+      withNode[0] = "node";
+      System.arraycopy(args, 0, withNode, 1, args.length);
+      args = withNode;
+    }
     CommandLine cli = new CommandLine(new Cli());
     org.rlhfnode.node.cli.train.TrainCommand.describeSettings(cli);
     cli.setParameterExceptionHandler((ex, a) -> {

@@ -4,15 +4,16 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code train}: the offline alignment trainers. */
-@Command(name = "train", mixinStandardHelpOptions = true, description = "Train a model (SFT, RM, DPO/IPO/cDPO, KTO, C-SFT).",
-    subcommands = {SftCommand.class, RmCommand.class, DpoCommand.class, KtoCommand.class, CsftCommand.class})
+@Command(name = "train", mixinStandardHelpOptions = true, description = "Train a model (SFT, RM, DPO/IPO/cDPO, KTO, C-SFT, PPO).",
+    subcommands = {SftCommand.class, RmCommand.class, DpoCommand.class, KtoCommand.class, CsftCommand.class,
+        PpoCommand.class})
 public final class TrainCommand implements Runnable {
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
-    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "train needs an algorithm: sft, rm, dpo, kto or csft");
+    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "train needs an algorithm: sft, rm, dpo, kto, csft or ppo");
   }
 
   /** Appends the list of settings to the --help of every algorithm and of {@code rejection-sample}. */
@@ -22,5 +23,6 @@ public final class TrainCommand implements Runnable {
     root.getSubcommands().get("train").getSubcommands().values()
         .forEach(c -> c.getCommandSpec().usageMessage().footer(footer));
     root.getSubcommands().get("rejection-sample").getCommandSpec().usageMessage().footer(footer);
+    root.getSubcommands().get("node").getCommandSpec().usageMessage().footer(footer);
   }
 }
