@@ -140,7 +140,8 @@ public final class PpoNode {
             .withSettings(ClusterSingletonSettings.create(ctx.getSystem()).withRole(NodeConfig.SUPERVISOR_ROLE)));
       }
       case "trainer" -> register(ctx, RoleKeys.POLICY, ctx.spawn(TrainerRole.create(Learner.policy(s),
-          s.maxStaleness(), WeightSyncs.create(ctx, s)), "policy"));
+          s.maxStaleness(), WeightSyncs.create(ctx, s.weightSyncSettings(ctx.getSystem().settings().config()))),
+          "policy"));
       case "critic" -> register(ctx, RoleKeys.CRITIC,
           ctx.spawn(TrainerRole.create(Learner.critic(s), s.maxStaleness(), null), "critic"));
       case "reward" -> register(ctx, RoleKeys.REWARD, ctx.spawn(Reward.create(s), "reward"));
@@ -151,7 +152,8 @@ public final class PpoNode {
       }
       case "rollout" -> {
         ActorRef<RolloutWorker.Command> rollout = ctx.spawn(RolloutWorker.create(
-            new RolloutWorker.Settings(s.devices().rollout(), s.dtype())), "rollout");
+            new RolloutWorker.Settings(s.devices().rollout(), s.dtype()),
+            s.weightSyncSettings(ctx.getSystem().settings().config())), "rollout");
         rollout.tell(new RolloutWorker.InstallWeights(0, s.pretrain(), ctx.getSystem().ignoreRef()));
         register(ctx, RoleKeys.ROLLOUT, rollout);
       }

@@ -1,11 +1,13 @@
 package org.rlhfnode.node.ppo;
 
+import com.typesafe.config.Config;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.node.cli.train.TrainSettings;
+import org.rlhfnode.node.sync.WeightSyncSettings;
 import org.rlhfnode.runtime.algo.RejectionSampler;
 import org.rlhfnode.runtime.algo.ppo.AdvantageEstimator;
 import org.rlhfnode.runtime.algo.ppo.ExperienceMaker;
@@ -29,6 +31,7 @@ import org.rlhfnode.runtime.train.AdamW;
  * @param update policy and critic update settings (§8)
  * @param promptsPerIteration P [rollout_batch_size]
  * @param maxStaleness how many versions a batch may lag the trainer (0 = synchronous)
+ * @param weightSync the {@code rlhf.weight_sync} section (transport, windows, timeouts)
  */
 public record PpoSettings(Path pretrain, Path refPretrain, List<Path> rewardPretrain, Path criticPretrain,
     List<String> rewardFunctions, RejectionSampler.Combine rewardCombine, double[] rewardWeights,
@@ -36,7 +39,7 @@ public record PpoSettings(Path pretrain, Path refPretrain, List<Path> rewardPret
     DataOptions evalPrompts, int promptMaxLen, int promptsPerIteration, int numEpisodes, int maxIterations,
     ExperienceMaker.Options experience, PpoUpdater.Options update, AdamW.Options adam, double initKlCoef,
     Double klTarget, double klHorizon, int freezingActorSteps, int maxStaleness, Path savePath, int saveSteps,
-    int evalSteps, long seed, boolean saveBf16, Duration roleTimeout) {
+    int evalSteps, long seed, boolean saveBf16, Duration roleTimeout, Config weightSync) {
 
   /** The device group of each role. */
   public record Devices(DeviceSpec actor, DeviceSpec critic, DeviceSpec rollout, DeviceSpec reference,
@@ -95,7 +98,8 @@ public record PpoSettings(Path pretrain, Path refPretrain, List<Path> rewardPret
         s.integer("ppo.max_iterations"), exp, update, adam, initKl, kt == null ? null : Double.parseDouble(kt),
         s.number("ppo.kl_horizon"), s.integer("ppo.freezing_actor_steps"), maxStaleness, s.path("train.save_path"),
         s.integer("train.save_steps"), s.integer("train.eval_steps"), s.longValue("train.seed"),
-        s.string("train.save_dtype").startsWith("b"), Duration.ofSeconds(s.longValue("ppo.role_timeout_s")));
+        s.string("train.save_dtype").startsWith("b"), Duration.ofSeconds(s.longValue("ppo.role_timeout_s")),
+        s.asConfig().withOnlyPath("rlhf.weight_sync"));
   }
 
   private static PpoUpdater.Options updateOptions(TrainSettings s, int maxStaleness, double klLossCoef,
@@ -166,6 +170,11 @@ public record PpoSettings(Path pretrain, Path refPretrain, List<Path> rewardPret
   /** Whether the run needs a reference model (a KL term). */
   public boolean needsReference() {
     return experience.klAsLoss() ? initKlCoef > 0 : (initKlCoef > 0 || klTarget != null);
+  }
+
+  /** The weight-sync settings, with the Artery frame sizes of the node's actor system. */
+  public WeightSyncSettings weightSyncSettings(Config system) {
+    return WeightSyncSettings.fromConfig(weightSync.withFallback(system));
   }
 
   /** Whether the run has a critic (GAE). */

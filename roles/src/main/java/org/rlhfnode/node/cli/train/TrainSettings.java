@@ -208,6 +208,11 @@ public final class TrainSettings {
     return out;
   }
 
+  /** The effective settings under their {@code rlhf} root, for readers of whole sections. */
+  public Config asConfig() {
+    return config.atPath(ROOT);
+  }
+
   /** The effective settings as HOCON text, for the run directory. */
   public String render() {
     return config.root().render(com.typesafe.config.ConfigRenderOptions.defaults().setOriginComments(false).setJson(false));

@@ -1,0 +1,75 @@
+package org.rlhfnode.node.sync;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.rlhfnode.messages.WeightSyncMessage;
+import org.rlhfnode.messages.WeightsSynced;
+import org.rlhfnode.node.role.WeightSync;
+import org.rlhfnode.runtime.transport.WeightPayload;
+
+/**
+ * The policy trainer's {@link WeightSync}: a {@link WeightPublisher} (spawned here, transport from
+ * {@code rlhf.weight_sync}) sending each version to every {@link WeightReceiver} the Receptionist lists
+ * at that moment, i.e. to every rollout engine of the cluster.
+ */
+public final class WeightSyncs implements WeightSync {
+  private static final Duration FIND_TIMEOUT = Duration.ofSeconds(30);
+
+  private final ActorSystem<?> system;
+  private final ActorRef<WeightPublisher.Command> publisher;
+  private final WeightSyncSettings settings;
+
+  private WeightSyncs(ActorSystem<?> system, ActorRef<WeightPublisher.Command> publisher,
+      WeightSyncSettings settings) {
+    this.system = system;
+    this.publisher = publisher;
+    this.settings = settings;
+  }
+
+  /** A publisher child of {@code ctx} named {@code weight-publisher}, with {@code settings}. */
+  public static WeightSync create(ActorContext<?> ctx, WeightSyncSettings settings) {
+    return new WeightSyncs(ctx.getSystem(), ctx.spawn(WeightPublisher.create(settings), "weight-publisher"),
+        settings);
+  }
+
+  @Override
+  public String transport() {
+    return settings.transport().label();
+  }
+
+  @Override
+  public CompletableFuture<WeightsSynced> publish(WeightPayload payload) {
+    long version = payload.version();
+    // the whole transfer: every chunk's ack window and the install, with room for retries
+    Duration timeout = settings.installTimeout().plus(settings.ackTimeout().multipliedBy(settings.maxRetries() + 1L))
+        .plus(settings.glooTimeout());
+    CompletableFuture<WeightsSynced> result = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(
+            system.receptionist(), replyTo -> Receptionist.find(WeightReceiver.KEY, replyTo), FIND_TIMEOUT,
+            system.scheduler())
+        .thenCompose(listing -> {
+          List<ActorRef<WeightSyncMessage>> receivers = List.copyOf(listing.getServiceInstances(WeightReceiver.KEY));
+          if (receivers.isEmpty()) {
+            return CompletableFuture.completedFuture(
+                WeightsSynced.failed(version, transport(), "no rollout engine is registered to receive weights"));
+          }
+          return AskPattern.<WeightPublisher.Command, WeightPublisher.PublishReply>ask(publisher,
+                  replyTo -> new WeightPublisher.Publish(payload, receivers, replyTo), timeout, system.scheduler())
+              .thenApply(this::toSynced);
+        }).toCompletableFuture();
+    return result.whenComplete((r, e) -> payload.close());
+  }
+
+  private WeightsSynced toSynced(WeightPublisher.PublishReply reply) {
+    if (reply instanceof WeightPublisher.Published p) {
+      return new WeightsSynced(p.version(), p.receiverIds(), p.totalBytes(), p.seconds(), p.transport(), "");
+    }
+    WeightPublisher.PublishFailed f = (WeightPublisher.PublishFailed) reply;
+    return WeightsSynced.failed(f.version(), transport(), f.reason());
+  }
+}
