@@ -1,15 +1,19 @@
 package org.rlhfnode.node;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -67,12 +71,15 @@ public final class PpoNode {
       writeSettings(settings, ts);
     }
     CompletableFuture<Supervisor.Outcome> outcome = new CompletableFuture<>();
+    // the process exits from Main with the run's code, not from Pekko's shutdown with 0
+    Config config = ConfigFactory.parseString("pekko.coordinated-shutdown.exit-jvm = off")
+        .withFallback(NodeConfig.forNode(self, seeds, mine));
     ActorSystem<Void> system = ActorSystem.create(guardian(mine, settings, plan, outcome), NodeConfig.SYSTEM_NAME,
-        NodeConfig.forNode(self, seeds, mine));
+        config);
     NodeConfig.joinSeeds(system, seeds);
     if (!supervisor) {
       system.getWhenTerminated().toCompletableFuture().join();
-      return 0;
+      return leftGracefully(system) ? 0 : 1;
     }
     Supervisor.Outcome result = outcome.join();
     if (!result.ok()) {
@@ -163,6 +170,17 @@ public final class PpoNode {
 
   private static <T> void register(ActorContext<Void> ctx, ServiceKey<T> key, ActorRef<T> ref) {
     ctx.getSystem().receptionist().tell(Receptionist.register(key, ref));
+  }
+
+  /** Whether the node ended because the run asked it to leave (not downed, not killed). */
+  private static boolean leftGracefully(ActorSystem<Void> system) {
+    Optional<CoordinatedShutdown.Reason> reason = CoordinatedShutdown.get(system).getShutdownReason();
+    boolean left = reason.isPresent() && reason.get().equals(CoordinatedShutdown.clusterLeavingReason());
+    if (!left) {
+      System.err.println("error: this node left the cluster without being asked ("
+          + reason.map(Object::toString).orElse("no reason") + "); the supervisor's node is gone or unreachable");
+    }
+    return left;
   }
 
   /** Asks every member (this one last) to leave, and waits a while for this system to end. */

@@ -1,6 +1,7 @@
 package org.rlhfnode.node.role;
 
 import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
 
 /** Errors as the one line a role reports to the supervisor (libtorch messages start with a newline). */
 public final class RoleErrors {
@@ -21,5 +22,11 @@ public final class RoleErrors {
       }
     }
     return e.getClass().getSimpleName();
+  }
+
+  /** Logs a failure as one WARN line, with the stack trace at DEBUG only (users read logs, not traces). */
+  public static void warn(Logger log, String what, Throwable t) {
+    log.warn("{}: {}", what, oneLine(t));
+    log.debug(what, t);
   }
 }

@@ -244,7 +244,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     done.used().inFlight--;
     closeIfUnused(done.used());
     if (done.error() != null) {
-      getContext().getLog().warn("generation {} failed", g.requestId(), done.error());
+      RoleErrors.warn(getContext().getLog(), "generation " + g.requestId() + " failed", done.error());
       g.replyTo().tell(new Rejected(g.requestId(), g.policyVersion(), done.used().version,
           "generation failed: " + done.error()));
       return this;
@@ -301,7 +301,8 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   private Behavior<Command> onLoadDone(LoadDone done) {
     long current = installed == null ? NONE : installed.version;
     if (done.error() != null) {
-      getContext().getLog().warn("loading version {} from {} failed", done.version(), done.source(), done.error());
+      RoleErrors.warn(getContext().getLog(), "loading version " + done.version() + " from " + done.source() + " failed",
+          done.error());
       refuse(done, current, "load failed: " + done.error());
       return this;
     }

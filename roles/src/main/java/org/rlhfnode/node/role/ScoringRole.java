@@ -84,7 +84,7 @@ public final class ScoringRole extends AbstractBehavior<ScorerCommand> {
     ScoreRequest r = done.request();
     if (done.error() != null) {
       Throwable cause = done.error().getCause() != null ? done.error().getCause() : done.error();
-      getContext().getLog().warn("{}: scoring {} failed", role, r.requestId(), cause);
+      RoleErrors.warn(getContext().getLog(), role + ": scoring " + r.requestId() + " failed", cause);
       r.replyTo().tell(new ScoreFailed(r.requestId(), role, RoleErrors.oneLine(cause)));
     } else {
       r.replyTo().tell(new ScoredExperience(r.requestId(), r.policyVersion(), role, done.result()));

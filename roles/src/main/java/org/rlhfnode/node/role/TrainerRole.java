@@ -117,7 +117,7 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
     inFlight--;
     ScoreRequest r = done.request();
     if (done.error() != null) {
-      getContext().getLog().warn("{}: scoring {} failed", learner.role(), r.requestId(), done.error());
+      RoleErrors.warn(getContext().getLog(), learner.role() + ": scoring " + r.requestId() + " failed", done.error());
       r.replyTo().tell(new ScoreFailed(r.requestId(), learner.role(), RoleErrors.oneLine(done.error())));
     } else {
       r.replyTo().tell(new ScoredExperience(r.requestId(), done.version(), learner.role(), done.result()));
@@ -186,7 +186,7 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
     training = false;
     TrainStep step = done.step();
     if (done.error() != null) {
-      getContext().getLog().error("{}: train step {} failed", learner.role(), step.stepId(), done.error());
+      RoleErrors.warn(getContext().getLog(), learner.role() + ": train step " + step.stepId() + " failed", done.error());
       step.replyTo().tell(TrainStepDone.failed(step, version, RoleErrors.oneLine(done.error())));
       return this;
     }
