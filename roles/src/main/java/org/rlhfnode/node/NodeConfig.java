@@ -48,10 +48,13 @@ public final class NodeConfig {
    * (empty: those of the run file); {@code runConfig} is the run's {@code --config} file. Resolved, with
    * Pekko's reference settings included.
    *
-   * @throws IllegalArgumentException a one-line message naming the flag (a role that Pekko forbids)
+   * @throws IllegalArgumentException a one-line message naming the flag or setting (a role that Pekko
+   *     forbids, a seed in the run file that is not host:port), before any actor system starts
    */
   public static Config forNode(NodeAddress self, List<NodeAddress> seeds, List<String> roles, Config runConfig) {
-    return layered(flags(self, seeds, roles), ConfigFactory.systemProperties(), runConfig);
+    Config config = layered(flags(self, seeds, roles), ConfigFactory.systemProperties(), runConfig);
+    NodeAddress.parseAll(config.getStringList(SEEDS_PATH), SEEDS_PATH);
+    return config;
   }
 
   /**

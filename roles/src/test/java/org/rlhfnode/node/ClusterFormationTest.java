@@ -10,6 +10,7 @@ import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +18,11 @@ import java.util.stream.StreamSupport;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sbr.SplitBrainResolverProvider;
@@ -25,14 +30,20 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SelfUp;
 import org.apache.pekko.cluster.typed.Subscribe;
+import org.apache.pekko.serialization.SerializationExtension;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.rlhfnode.messages.FrameGuard;
+import org.rlhfnode.messages.WeightChunk;
+import org.rlhfnode.messages.WeightChunkAck;
 
 /**
  * Real cluster nodes built with {@link NodeConfig}: two actor systems in this JVM on 127.0.0.1, each on a
- * free port, form one cluster with their roles and the split-brain resolver; a node whose seed is not
- * there keeps trying to join.
+ * free port, form one cluster with their roles and the split-brain resolver, and full-size weight chunks
+ * reach actors named {@code weights} (/user/weights, /user/rollout/weights) over the large-message lane;
+ * a node whose seed is not there keeps trying to join.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ClusterFormationTest {
@@ -42,6 +53,8 @@ class ClusterFormationTest {
   private static final Config KEEP_JVM = ConfigFactory.parseString("pekko.coordinated-shutdown.exit-jvm = off");
 
   private final List<ActorTestKit> kits = new ArrayList<>();
+  private ActorTestKit head;
+  private ActorTestKit worker;
 
   @AfterAll
   void shutDownNodes() {
@@ -50,16 +63,20 @@ class ClusterFormationTest {
     }
   }
 
-  @Test
-  void twoNodesReachMemberUpWithTheirRolesAndSplitBrainResolver() {
-    ActorTestKit head = node(List.of(), List.of("supervisor", "trainer"), ConfigFactory.empty());
+  /** The supervisor,trainer node joins itself on a free port; the rollout node joins it as its seed. */
+  @BeforeAll
+  void formCluster() {
+    head = node(List.of(), List.of("supervisor", "trainer"), ConfigFactory.empty());
     NodeConfig.joinSeeds(head.system(), List.of());
     Address headAddress = Cluster.get(head.system()).selfMember().address();
     NodeAddress seed = new NodeAddress(headAddress.getHost().orElseThrow(), headAddress.getPort().orElseThrow());
     assertTrue(seed.port() > 0, "port 0 resolves to the bound port: " + seed);
-
-    ActorTestKit worker = node(List.of(seed), List.of("rollout"), ConfigFactory.empty());
+    worker = node(List.of(seed), List.of("rollout"), ConfigFactory.empty());
     NodeConfig.joinSeeds(worker.system());
+  }
+
+  @Test
+  void twoNodesReachMemberUpWithTheirRolesAndSplitBrainResolver() {
     for (ActorTestKit kit : List.of(head, worker)) {
       TestProbe<SelfUp> up = kit.createTestProbe();
       Cluster.get(kit.system()).subscriptions().tell(Subscribe.create(up.getRef(), SelfUp.class));
@@ -78,6 +95,34 @@ class ClusterFormationTest {
       assertInstanceOf(SplitBrainResolverProvider.class, classic.downingProvider());
       assertEquals(NodeConfig.SUPERVISOR_ROLE, ClusterSingletonSettings.create(kit.system()).role().get());
     }
+  }
+
+  @Test
+  void fullSizeWeightChunksReachActorsNamedWeightsOnAnotherNode() {
+    TestProbe<ActorRef<WeightChunk>> child = worker.createTestProbe();
+    worker.spawn(Behaviors.setup(ctx -> {
+      child.getRef().tell(ctx.spawn(acknowledging(), "weights"));
+      return Behaviors.empty();
+    }), "rollout");
+    List<ActorRef<WeightChunk>> receivers = List.of(worker.spawn(acknowledging(), "weights"), child.receiveMessage());
+    FrameGuard large = FrameGuard.largeLane(head.system().settings().config());
+    long ordinaryFrame = FrameGuard.ordinaryLane(head.system().settings().config()).maxFrameBytes();
+    TestProbe<WeightChunkAck> acks = head.createTestProbe();
+    WeightChunk chunk = WeightChunk.split(1, ByteBuffer.allocate(large.maxChunkPayloadBytes()), large, acks.getRef())
+        .get(0);
+    assertTrue(large.check(chunk, SerializationExtension.get(head.system())) > ordinaryFrame, "fits only the large lane");
+    for (ActorRef<WeightChunk> receiver : receivers) {
+      String path = ActorRefResolver.get(worker.system()).toSerializationFormat(receiver);
+      ActorRefResolver.get(head.system()).<WeightChunk>resolveActorRef(path).tell(chunk);
+      assertEquals(WeightChunkAck.Status.ACCEPTED, acks.receiveMessage(UP).status(), path);
+    }
+  }
+
+  private static Behavior<WeightChunk> acknowledging() {
+    return Behaviors.receiveMessage(chunk -> {
+      chunk.replyTo().tell(chunk.verify("worker"));
+      return Behaviors.same();
+    });
   }
 
   @Test

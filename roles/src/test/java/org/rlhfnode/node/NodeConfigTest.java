@@ -78,6 +78,13 @@ class NodeConfigTest {
   }
 
   @Test
+  void badSeedInTheRunFileFailsBeforeAnySystemStarts() {
+    Config run = ConfigFactory.parseString("rlhf.cluster.seeds = [\"head\"]");
+    assertEquals("rlhf.cluster.seeds 'head': expected host:port",
+        message(() -> NodeConfig.forNode(SELF, List.of(), List.of("rollout"), run)));
+  }
+
+  @Test
   void flagBeatsPropertyBeatsRunFileBeatsClusterFileBeatsReference() {
     Config properties = ConfigFactory.parseString(PORT + " = 9000\n" + STABLE_AFTER + " = 7s");
     Config run = ConfigFactory.parseString(PORT + " = 9001\n" + STABLE_AFTER + " = 6s\n"
