@@ -76,21 +76,20 @@ final class RoleDirectory {
         List<ActorRef<Object>> now = new ArrayList<>();
         listing.getServiceInstances(key).forEach(r -> now.add(r.unsafeUpcast()));
         now.sort((a, b) -> a.path().toString().compareTo(b.path().toString()));
-        instances.put(role, now);
-        return reassign(role, now);
+        List<ActorRef<Object>> before = instances.put(role, now);
+        return reassign(role, before == null ? List.of() : before, now);
       }
     }
     return null;
   }
 
-  private String reassign(String role, List<ActorRef<Object>> now) {
-    for (Map.Entry<String, Pending> e : pending.entrySet()) {
-      Pending p = e.getValue();
+  private String reassign(String role, List<ActorRef<Object>> before, List<ActorRef<Object>> now) {
+    if (!resendable(role) && !now.containsAll(before)) {
+      return "the " + role + " role left the cluster; its weights and optimizer state are lost"
+          + " (restart the run from its last checkpoint)";
+    }
+    for (Pending p : pending.values()) {
       if (p.role.equals(role) && p.target != null && !now.contains(p.target)) {
-        if (!resendable(role)) {
-          return "the " + role + " role left the cluster with " + e.getKey() + " unanswered; its state is lost"
-              + " (restart the run from its last checkpoint)";
-        }
         p.target = null;
         p.deadline = 0; // resend at the next tick, to an instance still there
       }

@@ -78,9 +78,14 @@ class SupervisorTest {
     final AtomicBoolean holdSteps = new AtomicBoolean();
     final AtomicInteger rejectFirst = new AtomicInteger();
 
+    final ActorRef<RolloutWorker.Command> rolloutRef;
+    final ActorRef<TrainerCommand> policyRef;
+
     Roles(int run) {
-      register(RoleKeys.ROLLOUT, kit.spawn(rollout(), "rollout-" + run));
-      register(RoleKeys.POLICY, kit.spawn(policy(), "policy-" + run));
+      rolloutRef = kit.spawn(rollout(), "rollout-" + run);
+      policyRef = kit.spawn(policy(), "policy-" + run);
+      register(RoleKeys.ROLLOUT, rolloutRef);
+      register(RoleKeys.POLICY, policyRef);
       register(RoleKeys.REWARD, kit.spawn(reward(), "reward-" + run));
     }
 
@@ -250,5 +255,45 @@ class SupervisorTest {
     List<RolloutWorker.Generate> asked = roles.generates.receiveSeveralMessages(2, WAIT);
     assertEquals(asked.get(0).requestId(), asked.get(1).requestId());
     assertTrue(outcome.expectMessageClass(Supervisor.Outcome.class, WAIT).ok());
+  }
+
+  @Test
+  void aRolloutEngineThatLeavesHasItsWorkDoneByAnother() {
+    int run = runs.get();
+    Roles roles = new Roles(run);
+    TestProbe<RolloutWorker.Generate> silent = kit.createTestProbe();
+    PpoSettings s = settings(tmp.resolve("lost-rollout"), 1, 0);
+    kit.stop(roles.rolloutRef);
+    ActorRef<RolloutWorker.Command> mute = kit.spawn(Behaviors.receive(RolloutWorker.Command.class)
+        .onMessage(RolloutWorker.Generate.class, g -> {
+          silent.getRef().tell(g);
+          return Behaviors.same();
+        }).build(), "mute-rollout");
+    kit.system().receptionist().tell(Receptionist.register(RoleKeys.ROLLOUT, mute));
+    TestProbe<Supervisor.Outcome> outcome = kit.createTestProbe();
+    kit.spawn(Supervisor.create(s, RunPlan.load(s), outcome.getRef()), "supervisor-" + run);
+    RolloutWorker.Generate first = silent.expectMessageClass(RolloutWorker.Generate.class, WAIT);
+    ActorRef<RolloutWorker.Command> healthy = kit.spawn(roles.rollout(), "healthy-rollout");
+    kit.system().receptionist().tell(Receptionist.register(RoleKeys.ROLLOUT, healthy));
+    kit.stop(mute); // leaves with the request unanswered
+    RolloutWorker.Generate again = roles.generates.expectMessageClass(RolloutWorker.Generate.class, WAIT);
+    assertEquals(first.requestId(), again.requestId());
+    Supervisor.Outcome o = outcome.expectMessageClass(Supervisor.Outcome.class, WAIT);
+    assertTrue(o.ok(), o.error());
+  }
+
+  @Test
+  void aPolicyTrainerThatLeavesEndsTheRunWithAnError() {
+    int run = runs.get();
+    Roles roles = new Roles(run);
+    roles.holdSteps.set(true);
+    PpoSettings s = settings(tmp.resolve("lost-policy"), 2, 0);
+    TestProbe<Supervisor.Outcome> outcome = kit.createTestProbe();
+    kit.spawn(Supervisor.create(s, RunPlan.load(s), outcome.getRef()), "supervisor-" + run);
+    roles.steps.expectMessageClass(TrainStep.class, WAIT);
+    kit.stop(roles.policyRef);
+    Supervisor.Outcome o = outcome.expectMessageClass(Supervisor.Outcome.class, WAIT);
+    assertTrue(o.error().contains("the policy role left the cluster"), o.error());
+    assertEquals(0, o.iterations());
   }
 }
