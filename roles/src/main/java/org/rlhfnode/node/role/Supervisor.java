@@ -413,7 +413,8 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
       checkpoint(settings.savePath(), it.index);
     }
     evaluation.startIfIdle(syncedVersion);
-    return finishIfDone();
+    Behavior<Command> next = finishIfDone();
+    return next == this ? advance() : next;
   }
 
   private void checkpoint(Path dir, int index) {
