@@ -23,7 +23,8 @@ import org.rlhfnode.runtime.metrics.MetricsRow;
 /**
  * The same seeded PPO run (GAE: policy, critic, reference, reward) with every role in one JVM and as
  * three JVMs on 127.0.0.1 — supervisor+trainer, rollout, reward+reference+critic — gives the same
- * per-iteration rewards, and both end with exit code 0 and the trained models saved.
+ * per-iteration rewards (with weights synced over Artery in one case and by Gloo in the other), and
+ * both end with exit code 0 and the trained models saved.
  */
 class PpoClusterTest {
   private static final Path REPO = Path.of(System.getProperty("rlhf.repo"));
@@ -77,7 +78,8 @@ class PpoClusterTest {
     Path three = tmp.resolve("three");
     int seed = NodeProcess.freePort();
     String seedAddress = "127.0.0.1:" + seed;
-    List<String> common = run(three, rm);
+    // the one-JVM run moved weights over Artery, the three JVMs use a c10d Gloo broadcast
+    List<String> common = run(three, rm, "--weight_sync_transport", "gloo", "--gloo_port", "0");
     try (NodeProcess sup = NodeProcess.start(tmp.resolve("sup.log"),
             concat(common, "--role", "supervisor,trainer", "--port", String.valueOf(seed)));
         NodeProcess rollout = NodeProcess.start(tmp.resolve("rollout.log"),

@@ -1,0 +1,72 @@
+package org.rlhfnode.node.role;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
+import org.apache.pekko.serialization.JavaSerializer;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializer;
+import org.apache.pekko.serialization.Serializers;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.rlhfnode.messages.SamplingParams;
+import org.rlhfnode.messages.WireMessage;
+import org.rlhfnode.node.sync.WeightPublisher;
+import org.rlhfnode.runtime.generate.FinishReason;
+
+/**
+ * Every message the roles module sends between JVMs survives Pekko serialization (CBOR, typed refs
+ * included) unchanged; none falls back to Java serialization.
+ */
+@ExtendWith(TestKitJUnit5Extension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class RoleMessagesTest {
+  @JUnit5TestKit
+  ActorTestKit kit = new JUnit5TestKitBuilder().withName("RoleMessagesTest")
+      .withCustomConfig(ConfigFactory.parseString("""
+          pekko.actor.provider = cluster
+          pekko.remote.artery.canonical.hostname = 127.0.0.1
+          pekko.remote.artery.canonical.port = 0
+          pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
+          """)).build();
+
+  private List<WireMessage> samples() {
+    SamplingParams sampling = new SamplingParams(1.0, 0.9, 0, 16, 2, 7);
+    return List.of(
+        new RolloutWorker.Generate("it3-gen-0", List.of(List.of(1, 2, 3), List.of(4)), sampling, 3,
+            kit.<RolloutWorker.GenerateReply>createTestProbe().getRef()),
+        new RolloutWorker.Generated("it3-gen-0", 3, 2, List.of(
+            new RolloutWorker.Sequence(List.of(5L, 2L), List.of(-0.5f, -1.25f), FinishReason.STOP),
+            new RolloutWorker.Sequence(List.of(7L), List.of(-3f), FinishReason.LENGTH))),
+        new RolloutWorker.Rejected("it3-gen-0", 3, 2, "stale version: requested 3, installed 2"),
+        new RolloutWorker.InstallWeights(4, Path.of("/tmp/run/policy"),
+            kit.<RolloutWorker.InstallReply>createTestProbe().getRef()),
+        new RolloutWorker.WeightsInstalled(4),
+        new RolloutWorker.InstallRefused(4, 5, "version 4 is not newer than 5"),
+        new Supervisor.Outcome(12, 12, ""),
+        new Supervisor.Outcome(3, 3, "the policy role left the cluster"),
+        new WeightPublisher.Published(4, List.of("rollout-0"), 1 << 20, 0.5, "artery"),
+        new WeightPublisher.PublishFailed(4, "rollout-0: no ack for chunk 3 after 3 resends"));
+  }
+
+  @Test
+  void everyRoleMessageRoundTripsThroughCbor() throws Exception {
+    Serialization serialization = SerializationExtension.get(kit.system());
+    for (WireMessage m : samples()) {
+      Serializer s = serialization.findSerializerFor(m);
+      assertFalse(s instanceof JavaSerializer, m.getClass().getSimpleName() + " uses Java serialization");
+      byte[] bytes = serialization.serialize(m).get();
+      Object back = serialization.deserialize(bytes, s.identifier(), Serializers.manifestFor(s, m)).get();
+      assertEquals(m, back, m.getClass().getSimpleName());
+    }
+  }
+}
