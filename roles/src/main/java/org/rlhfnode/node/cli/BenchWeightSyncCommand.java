@@ -109,7 +109,7 @@ final class BenchWeightSyncCommand implements Callable<Integer> {
         pekko.remote.artery.transport = tcp
         pekko.remote.artery.canonical.hostname = 127.0.0.1
         pekko.remote.artery.canonical.port = 0
-        pekko.remote.artery.large-message-destinations = ["/user/weight-receiver"]
+        pekko.remote.artery.large-message-destinations = ["/user/weights*"]
         pekko.remote.warn-about-direct-use = off
         pekko.remote.warn-unsafe-watch-outside-cluster = off
         pekko.loglevel = WARNING
@@ -163,7 +163,7 @@ final class BenchWeightSyncCommand implements Callable<Integer> {
     volatile WeightPayload last;
   }
 
-  /** Spawns the receiver at /user/weight-receiver, whose owner reports each version installed at once. */
+  /** Spawns the receiver at /user/weights-receiver, whose owner reports each version installed at once. */
   private static Behavior<Void> receiverGuardian(Sink sink, CompletableFuture<ActorRef<WeightSyncMessage>> ref) {
     Behavior<WeightReceiver.Deliver> owner = Behaviors.receiveMessage(d -> {
       d.replyTo().tell(new WeightVersionInstalled(d.payload().version(), "bench", d.payload().totalBytes()));
@@ -176,7 +176,7 @@ final class BenchWeightSyncCommand implements Callable<Integer> {
     });
     return Behaviors.setup(ctx -> {
       ActorRef<WeightReceiver.Deliver> o = ctx.spawn(owner, "owner");
-      ref.complete(ctx.spawn(WeightReceiver.create("bench", Duration.ofMinutes(2), o), "weight-receiver"));
+      ref.complete(ctx.spawn(WeightReceiver.create("bench", Duration.ofMinutes(2), o), "weights-receiver"));
       return Behaviors.empty();
     });
   }

@@ -56,7 +56,7 @@ class WeightSyncArteryTest {
         pekko.remote.artery.transport = tcp
         pekko.remote.artery.canonical.hostname = 127.0.0.1
         pekko.remote.artery.canonical.port = 0
-        pekko.remote.artery.large-message-destinations = ["/user/*/weight-receiver"]
+        pekko.remote.artery.large-message-destinations = ["/user/*/weights*"]
         pekko.remote.warn-about-direct-use = off
         pekko.remote.warn-unsafe-watch-outside-cluster = off
         pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
@@ -101,8 +101,8 @@ class WeightSyncArteryTest {
     TestProbe<WeightReceiver.Deliver> delivered = away.createTestProbe();
     ActorRef<WeightReceiver.Deliver> owner = away.spawn(SyncTestSupport.installingOwner(delivered.getRef()), "owner");
     TestProbe<ActorRef<WeightSyncMessage>> spawned = away.createTestProbe();
-    away.spawn(Behaviors.setup(ctx -> { // at /user/large/weight-receiver, a large-message destination
-      spawned.getRef().tell(ctx.spawn(WeightReceiver.create("large", WAIT, owner), "weight-receiver"));
+    away.spawn(Behaviors.setup(ctx -> { // at /user/large/weights-receiver, a large-message destination
+      spawned.getRef().tell(ctx.spawn(WeightReceiver.create("large", WAIT, owner), "weights-receiver"));
       return Behaviors.empty();
     }), "large");
     ActorRef<WeightSyncMessage> receiver = spawned.receiveMessage(WAIT);

@@ -79,4 +79,22 @@ class WeightSyncGlooTest {
       assertServes(b, 4, v1);
     }
   }
+
+  @Test
+  void aReceiverThatNeverJoinsFailsThePublishAndTheNextGroupWorks() {
+    ActorRef<RolloutWorker.Command> worker = workerWith(kit, "gloo-rollout-c", 0);
+    ActorRef<WeightSyncMessage> silent = kit.spawn(org.apache.pekko.actor.typed.javadsl.Behaviors.ignore(),
+        "gloo-silent-receiver");
+    ActorRef<WeightPublisher.Command> publisher = kit.spawn(WeightPublisher.create(SyncTestSupport.settings(kit,
+        "weight_sync_transport = gloo, gloo_host = \"127.0.0.1\", gloo_port = 0, gloo_timeout_ms = 1500")),
+        "gloo-publisher-2");
+    try (CausalLm v1 = SyncTestSupport.randomTiny(41); WeightPayload payload = WeightPayload.of(1, v1)) {
+      TestProbe<PublishReply> replies = kit.createTestProbe();
+      publisher.tell(new WeightPublisher.Publish(payload, List.of(receiverOf(kit, worker), silent), replies.getRef()));
+      WeightPublisher.PublishFailed failed = replies.expectMessageClass(WeightPublisher.PublishFailed.class, WAIT);
+      org.junit.jupiter.api.Assertions.assertTrue(failed.reason().contains("gloo-silent-receiver"), failed.reason());
+      publish(publisher, v1, 2, List.of(receiverOf(kit, worker)));
+      assertServes(worker, 2, v1);
+    }
+  }
 }
