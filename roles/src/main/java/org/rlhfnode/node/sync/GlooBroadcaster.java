@@ -9,9 +9,10 @@ import org.rlhfnode.runtime.transport.GlooGroup;
 import org.rlhfnode.runtime.transport.PayloadBuffer;
 
 /**
- * The publisher's side of the gloo transport: its TCP store and one persistent group per receiver set,
- * formed again (as a new generation) when the set changes or a broadcast fails. Every method blocks and
- * is called on the publisher's single executor thread only.
+ * The publisher's side of the gloo transport: a TCP store and one persistent group per receiver set. When
+ * the set changes, or a join or broadcast fails, the group and its store are closed (which releases
+ * receivers still waiting in the store) and the next publish listens again for a new group. Every method
+ * blocks and is called on the publisher's single executor thread only.
  */
 final class GlooBroadcaster implements AutoCloseable {
 
@@ -25,9 +26,9 @@ final class GlooBroadcaster implements AutoCloseable {
   private final String host;
   private final int port;
   private final Duration timeout;
-  private GlooGroup.Host store;
-  private GlooGroup group; // null until formed, and after a failure
-  private List<ActorRef<WeightSyncMessage>> members; // of the current generation
+  private GlooGroup.Host store; // null until the first publish, and after a failure
+  private GlooGroup group; // null until formed by the first broadcast of this store
+  private List<ActorRef<WeightSyncMessage>> members; // of the current store's group
 
   GlooBroadcaster(String host, int port, Duration timeout) {
     this.host = host;
@@ -35,23 +36,17 @@ final class GlooBroadcaster implements AutoCloseable {
     this.timeout = timeout;
   }
 
-  /**
-   * Starts the store on first use and, unless {@code receivers} are the current members, a new generation
-   * (closing the old group), so that the rendezvous handed out next tells receivers which group to join.
-   */
+  /** Keeps the current store and group for the same receivers; otherwise listens again for a new group. */
   Rendezvous prepare(List<ActorRef<WeightSyncMessage>> receivers) {
-    if (store == null) {
+    if (store == null || !new HashSet<>(members).equals(new HashSet<>(receivers))) {
+      close();
       store = GlooGroup.Host.listen(host, port, timeout);
-    }
-    if (members == null || !new HashSet<>(members).equals(new HashSet<>(receivers))) {
-      closeGroup();
-      store.nextGeneration();
       members = List.copyOf(receivers);
     }
     return new Rendezvous(store.host(), store.port(), members);
   }
 
-  /** Forms the group if this generation has none yet (waits for every receiver), then broadcasts as rank 0. */
+  /** Forms the group if the store has none yet (waits for every receiver), then broadcasts as rank 0. */
   void broadcast(PayloadBuffer bytes) {
     try {
       if (group == null) {
@@ -59,22 +54,17 @@ final class GlooBroadcaster implements AutoCloseable {
       }
       group.broadcast(bytes);
     } catch (RuntimeException e) {
-      closeGroup();
-      members = null; // the next prepare starts a new generation
+      close();
       throw e;
-    }
-  }
-
-  private void closeGroup() {
-    if (group != null) {
-      group.close();
-      group = null;
     }
   }
 
   @Override
   public void close() {
-    closeGroup();
+    if (group != null) {
+      group.close();
+      group = null;
+    }
     if (store != null) {
       store.close();
       store = null;

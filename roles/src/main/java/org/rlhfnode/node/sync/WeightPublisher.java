@@ -89,6 +89,7 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
     final List<String> installedOn = new ArrayList<>();
     final List<String> children = new ArrayList<>();
     boolean broadcastPending;
+    String failure; // set when the round has failed but the broadcast still reads the payload
 
     Round(long id, Publish publish) {
       this.id = id;
@@ -211,18 +212,21 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
     if (round == null || m.round() != round.id) {
       return this;
     }
+    round.broadcastPending = false;
     if (m.error() != null) {
       return failRound("gloo broadcast failed: " + rootMessage(m.error()) + "; not installed on "
           + round.pending.stream().map(a -> a.path().toString()).sorted().toList());
     }
-    round.broadcastPending = false;
+    if (round.failure != null) {
+      return failRound(round.failure);
+    }
     finishIfDone();
     return this;
   }
 
   private Behavior<Command> onReceiverDone(ReceiverDone m) {
     ReceiverTransfer.Outcome o = m.outcome();
-    if (round == null || o.round() != round.id) {
+    if (round == null || o.round() != round.id || round.failure != null) {
       return this;
     }
     if (!o.ok()) {
@@ -248,10 +252,15 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
     next();
   }
 
+  /** Answers the failure, but only once the broadcast (if any) no longer reads the caller's payload. */
   private Behavior<Command> failRound(String reason) {
+    round.children.forEach(name -> getContext().getChild(name).ifPresent(getContext()::stop));
+    if (round.broadcastPending) {
+      round.failure = round.failure == null ? reason : round.failure;
+      return this;
+    }
     getContext().getLog().warn("publishing weight version {} failed: {}", round.version(), reason);
     round.publish.replyTo().tell(new PublishFailed(round.version(), reason));
-    round.children.forEach(name -> getContext().getChild(name).ifPresent(getContext()::stop));
     next();
     return this;
   }
@@ -272,13 +281,14 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
     return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
   }
 
+  /** Fails what is left, from the executor: a broadcast still reading a payload finishes first. */
   private Behavior<Command> onPostStop() {
     if (round != null) {
       queue.addFirst(round.publish);
     }
-    for (Publish p : queue) {
-      p.replyTo().tell(new PublishFailed(p.payload().version(), "the weight publisher stopped"));
-    }
+    List<Publish> left = List.copyOf(queue);
+    executor.execute(() -> left.forEach(p -> p.replyTo().tell(new PublishFailed(p.payload().version(),
+        "the weight publisher stopped"))));
     if (gloo != null) {
       executor.execute(gloo::close);
     }

@@ -7,52 +7,55 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.UUID;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.BroadcastOptions;
-import org.bytedeco.pytorch.PrefixStore;
 import org.bytedeco.pytorch.ProcessGroupGloo;
 import org.bytedeco.pytorch.Store;
 import org.bytedeco.pytorch.TCPStore;
 import org.bytedeco.pytorch.TCPStoreOptions;
-import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.Work;
 
 /**
  * A libtorch c10d process group on the Gloo backend (CPU tensors over TCP), used to broadcast weight bytes
- * from rank 0 to every other rank. Rank 0 hosts a {@code TCPStore} ({@link Host}), through which the ranks
- * find each other; the others {@link #join} it by host and port. Measured on loopback (see
- * {@code docs/performance.md}): {@code TCPStore} works from Java, server and client, on a fixed port or on
- * port 0 (the server reports the port it got), so no shared file system ({@code FileStore}) is needed.
+ * from rank 0 to every other rank. Rank 0 hosts a {@code TCPStore} ({@link Host}) through which the ranks
+ * find each other; the others {@link #join} it by host and port. Measured here: {@code TCPStore} works
+ * from Java as server and client, on a fixed port or on port 0 (the server reports the port it got), so
+ * no shared file system ({@code FileStore}) is needed.
  *
- * <p>One {@link Host} can form several groups in turn, each under its own generation (a store key prefix);
- * the current generation is published in the store, so a rank can tell whether its group is still the one
- * rank 0 uses ({@link #isCurrent()}).
+ * <p>A {@link Host} serves one group. For a new group (other members) close both and listen again: the
+ * old store going away releases any rank still waiting in it, and every host publishes a token in its
+ * store, so a rank can tell whether its group is still the one rank 0 serves ({@link #isCurrent()}).
  *
  * <p>Every call blocks (joining waits for all ranks, a broadcast for the data); run them on an executor of
  * your own. Errors are {@link GlooException}s naming the store's host:port.
  */
 public final class GlooGroup implements AutoCloseable {
-  private static final String GENERATION_KEY = "rlhf/weight_sync/generation";
+  private static final String TOKEN_KEY = "rlhf/weight_sync/host";
+  /**
+   * Least time a new store server gets to connect to itself: c10d's client retries a failed first connect
+   * after a random delay, and about 4% of server starts measured here needed up to 5 s for that.
+   */
+  private static final Duration SERVER_START = Duration.ofSeconds(10);
 
   private final String storeHost;
   private final int storePort;
   private final int rank;
   private final int worldSize;
-  private final long generation;
-  private final Store store; // shared handle of the TCP store (client or server); a Host closes its own
-  private final boolean ownsStore;
+  private final String token;
+  private final Store store; // a store client owned through an intrusive_ptr (see #client)
   private final ProcessGroupGloo group;
 
-  private GlooGroup(String storeHost, int storePort, int rank, int worldSize, long generation, Store store,
-      boolean ownsStore, ProcessGroupGloo group) {
+  private GlooGroup(String storeHost, int storePort, int rank, int worldSize, String token, Store store,
+      ProcessGroupGloo group) {
     this.storeHost = storeHost;
     this.storePort = storePort;
     this.rank = rank;
     this.worldSize = worldSize;
-    this.generation = generation;
+    this.token = token;
     this.store = store;
-    this.ownsStore = ownsStore;
     this.group = group;
   }
 
@@ -69,23 +72,26 @@ public final class GlooGroup implements AutoCloseable {
    */
   public static final class Host implements AutoCloseable {
     private final String host;
-    private final Store store; // shared handle of the TCPStore server
+    private final TCPStore server; // constructed here and never handed to libtorch, so close() really stops it
     private final int port;
     private final Duration timeout;
-    private long generation;
+    private final String token = UUID.randomUUID().toString();
+    private boolean formed;
 
     private Host(String host, TCPStore server, Duration timeout) {
       this.host = host;
+      this.server = retained(server);
       this.port = Short.toUnsignedInt(server.getPort());
-      this.store = shared(server);
       this.timeout = timeout;
+      server.set(TOKEN_KEY, token);
     }
 
-    /** Starts the store server; {@code timeout} bounds every later join and collective. */
+    /** Starts the store server; {@code timeout} bounds the join and every collective of its group. */
     public static Host listen(String host, int port, Duration timeout) {
       checkPort(port, true);
+      Duration start = timeout.compareTo(SERVER_START) > 0 ? timeout : SERVER_START;
       TCPStoreOptions options = new TCPStoreOptions().port((short) port).isServer(true).waitWorkers(false)
-          .timeout(millis(timeout));
+          .timeout(millis(start));
       try {
         return new Host(host, new TCPStore(host, options), timeout);
       } catch (RuntimeException e) {
@@ -103,34 +109,25 @@ public final class GlooGroup implements AutoCloseable {
       return port;
     }
 
-    /**
-     * Publishes the next generation in the store. Call it before handing the address to the other ranks,
-     * then {@link #form}: a rank that joins reads the generation to know which group it joins.
-     */
-    public synchronized long nextGeneration() {
-      generation++;
-      store.set(GENERATION_KEY, Long.toString(generation));
-      return generation;
-    }
-
-    /** Rank 0 of the current generation's group of {@code worldSize}; blocks until every rank has joined. */
+    /** Rank 0 of this host's group of {@code worldSize}; blocks until every rank has joined. Once per host. */
     public synchronized GlooGroup form(int worldSize) {
-      if (generation == 0) {
-        throw new IllegalStateException("call nextGeneration() before form()");
+      if (formed) {
+        throw new IllegalStateException("this host has formed its group; listen again for another");
       }
-      return connect(host, port, worldSize, 0, generation, store, false, timeout);
+      formed = true;
+      return connect(host, port, worldSize, 0, token, client(server, timeout), timeout);
     }
 
-    /** Stops the store server; groups formed from it stop working. */
+    /** Stops the store server: ranks still waiting in it fail at once. Close the group first. */
     @Override
     public void close() {
-      store.releaseReference();
+      server.releaseReference();
     }
   }
 
   /**
-   * Joins, as {@code rank} (≥ 1) of {@code worldSize}, the current group of the rank 0 whose store listens
-   * on {@code host:port}; blocks until every rank has joined or {@code timeout} passes.
+   * Joins, as {@code rank} (≥ 1) of {@code worldSize}, the group of the rank 0 whose store listens on
+   * {@code host:port}; blocks until every rank has joined or {@code timeout} passes.
    */
   public static GlooGroup join(String host, int port, int worldSize, int rank, Duration timeout) {
     checkPort(port, false);
@@ -139,39 +136,45 @@ public final class GlooGroup implements AutoCloseable {
     }
     TCPStoreOptions options = new TCPStoreOptions().port((short) port).isServer(false).timeout(millis(timeout));
     Store store;
+    TCPStore first = null;
     try {
-      store = shared(new TCPStore(host, options));
+      first = new TCPStore(host, options);
+      store = client(first, timeout);
     } catch (RuntimeException e) {
       throw new GlooException("cannot reach the c10d TCP store at " + host + ":" + port + " within "
           + timeout.toMillis() + " ms: " + firstLine(e), e);
+    } finally {
+      if (first != null) {
+        first.deallocate(); // only its clone is used
+      }
     }
+    String token;
     try {
-      long generation = Long.parseLong(store.get_to_str(GENERATION_KEY));
-      return connect(host, port, worldSize, rank, generation, store, true, timeout);
+      token = store.get_to_str(TOKEN_KEY);
     } catch (RuntimeException e) {
       store.releaseReference();
-      throw e instanceof GlooException ? e : new GlooException("joining the gloo group at " + host + ":" + port
-          + " as rank " + rank + " of " + worldSize + " failed: " + firstLine(e), e);
+      throw new GlooException("the c10d TCP store at " + host + ":" + port + " is not a weight-sync host: "
+          + firstLine(e), e);
     }
+    return connect(host, port, worldSize, rank, token, store, timeout);
   }
 
-  private static GlooGroup connect(String host, int port, int worldSize, int rank, long generation, Store store,
-      boolean ownsStore, Duration timeout) {
+  /** Takes ownership of {@code store} (released if joining fails). */
+  private static GlooGroup connect(String host, int port, int worldSize, int rank, String token, Store store,
+      Duration timeout) {
     if (worldSize < 2) {
+      store.releaseReference();
       throw new IllegalArgumentException("a gloo group needs at least 2 ranks, got " + worldSize);
     }
     ProcessGroupGloo.Options options = ProcessGroupGloo.Options.create(millis(timeout));
     options.devices().push_back(ProcessGroupGloo.createDeviceForHostname(localAddressTowards(host)));
-    PrefixStore scoped = new PrefixStore("g" + generation + "/", store);
     try {
-      ProcessGroupGloo group = retained(new ProcessGroupGloo(scoped, rank, worldSize, options));
-      return new GlooGroup(host, port, rank, worldSize, generation, store, ownsStore, group);
+      ProcessGroupGloo group = retained(new ProcessGroupGloo(store, rank, worldSize, options));
+      return new GlooGroup(host, port, rank, worldSize, token, store, group);
     } catch (RuntimeException e) {
-      throw new GlooException("gloo group at " + host + ":" + port + " (generation " + generation + "): rank "
-          + rank + " of " + worldSize + " gave up after " + timeout.toMillis()
-          + " ms waiting for the other ranks: " + firstLine(e), e);
-    } finally {
-      handOver(scoped); // the group's intrusive_ptr owns it now (or freed it if the constructor threw)
+      store.releaseReference();
+      throw new GlooException("gloo group at " + host + ":" + port + ": rank " + rank + " of " + worldSize
+          + " failed while waiting for the other ranks (timeout " + timeout.toMillis() + " ms): " + firstLine(e), e);
     }
   }
 
@@ -180,9 +183,10 @@ public final class GlooGroup implements AutoCloseable {
    * overwritten. Every rank must call it with a buffer of the same size.
    */
   public void broadcast(PayloadBuffer buffer) {
-    Tensor bytes = buffer.tensor();
-    try (TensorVector tensors = new TensorVector(bytes); BroadcastOptions options = new BroadcastOptions()) {
-      group.broadcast(tensors, options.rootRank(0))._wait();
+    try (TensorVector tensors = new TensorVector(buffer.tensor());
+        BroadcastOptions options = new BroadcastOptions().rootRank(0);
+        Work work = group.broadcast(tensors, options)) {
+      work._wait();
     } catch (RuntimeException e) {
       throw new GlooException("gloo broadcast of " + buffer.size() + " bytes in the group at " + describe()
           + " failed: " + firstLine(e), e);
@@ -190,12 +194,12 @@ public final class GlooGroup implements AutoCloseable {
   }
 
   /**
-   * Whether rank 0 still uses this group: the store answers and names this group's generation. False when
-   * rank 0 has formed a newer group or its store is gone; then {@link #close} this one and join again.
+   * Whether rank 0 still serves this group: its store answers with the token this group was joined with.
+   * False when rank 0 has closed it (and perhaps listens again for a new group); then close and join again.
    */
   public boolean isCurrent() {
     try {
-      return Long.parseLong(store.get_to_str(GENERATION_KEY)) == generation;
+      return token.equals(store.get_to_str(TOKEN_KEY));
     } catch (RuntimeException e) {
       return false;
     }
@@ -214,49 +218,42 @@ public final class GlooGroup implements AutoCloseable {
     return worldSize;
   }
 
-  /** {@code host:port generation g, rank r of n}, for messages. */
+  /** {@code host:port (rank r of n)}, for messages. */
   public String describe() {
-    return storeHost + ":" + storePort + " (generation " + generation + ", rank " + rank + " of " + worldSize + ")";
+    return storeHost + ":" + storePort + " (rank " + rank + " of " + worldSize + ")";
   }
 
-  /** Leaves the group; a joined rank also drops its store connection. */
+  /** Leaves the group and drops this rank's store connection. */
   @Override
   public void close() {
     group.releaseReference();
-    if (ownsStore) {
-      store.releaseReference();
-    }
+    store.releaseReference();
+  }
+
+  /*
+   * Ownership across the JavaCPP boundary. A store constructed from Java is a plain C++ `new`, but libtorch
+   * takes stores as c10::intrusive_ptr: the presets wrap such an object into an intrusive_ptr when it is
+   * passed, which keeps one reference too many (it is never freed by libtorch; deleting it from Java while a
+   * group still uses it corrupts the heap), and passing it a second time aborts the JVM ("Newly-created
+   * target had non-zero refcounts"). TCPStore.clone() returns a new client connection as a proper
+   * intrusive_ptr, which libtorch and Java share safely. So Java-constructed stores are never passed to
+   * libtorch: groups get clones, and the server object stays Java's alone, to stop on close().
+   */
+
+  /**
+   * A client of {@code store}'s server that libtorch may hold: it connects within {@code store}'s own timeout
+   * (a host's is at least {@link #SERVER_START}), then waits at most {@code timeout}.
+   */
+  private static Store client(TCPStore store, Duration timeout) {
+    Store clone = retained(store.clone());
+    clone.setTimeout(millis(timeout));
+    return clone;
   }
 
   /** Keeps a native object alive past the caller's {@code PointerScope}, until released explicitly. */
   private static <P extends Pointer> P retained(P p) {
     p.retainReference();
     return p;
-  }
-
-  /*
-   * Ownership across the JavaCPP boundary. Stores are allocated by a plain C++ `new` when constructed from
-   * Java, but libtorch takes them as c10::intrusive_ptr. The presets turn such a Java object into an
-   * intrusive_ptr that owns it (refcount 0 -> 1) the first time it is passed; passing it a second time aborts
-   * the JVM ("Newly-created target had non-zero refcounts"), and once libtorch drops its last reference the
-   * object is deleted under Java's feet. So a Java-constructed store is passed exactly once and then handed
-   * over; objects that libtorch returns as intrusive_ptr (getUnderlyingNonPrefixStore, ProcessGroupGloo's
-   * make_intrusive constructor) carry a proper reference and may be passed any number of times.
-   */
-
-  /** A shared (intrusive_ptr) handle of a store just constructed from Java; use only the handle afterwards. */
-  private static Store shared(Store constructedInJava) {
-    PrefixStore anchor = new PrefixStore("", constructedInJava);
-    handOver(constructedInJava);
-    Store handle = retained(anchor.getUnderlyingNonPrefixStore());
-    anchor.deallocate();
-    return handle;
-  }
-
-  /** Java never frees {@code p} again (neither a PointerScope nor the GC): libtorch owns it now. */
-  private static void handOver(Pointer p) {
-    p.retainReference();
-    p.deallocate(false);
   }
 
   /** The local address this host uses to reach {@code host} (no packet is sent), for Gloo's device. */

@@ -63,7 +63,6 @@ class GlooGroupTest {
         PayloadBuffer sent = pattern(size);
         PayloadBuffer received = PayloadBuffer.allocate(size)) {
       assertTrue(host.port() > 0, "port 0 gets a real port");
-      host.nextGeneration();
       CompletableFuture<GlooGroup> other = joinAndReceive(host.port(), received);
       try (GlooGroup root = host.form(2)) {
         root.broadcast(sent);
@@ -77,33 +76,55 @@ class GlooGroupTest {
   }
 
   @Test
-  void aNewGenerationRetiresTheOldGroupAndFormsAWorkingOne() {
-    try (GlooGroup.Host host = GlooGroup.Host.listen(HOST, 0, TIMEOUT);
-        PayloadBuffer sent = pattern(4096);
-        PayloadBuffer first = PayloadBuffer.allocate(4096);
+  void aHostClosedAndOpenedAgainOnTheSamePortServesANewGroup() throws IOException {
+    int port = freePort();
+    try (PayloadBuffer sent = pattern(4096); PayloadBuffer first = PayloadBuffer.allocate(4096);
         PayloadBuffer second = PayloadBuffer.allocate(4096)) {
-      host.nextGeneration();
-      CompletableFuture<GlooGroup> joined = joinAndReceive(host.port(), first);
-      GlooGroup old = host.form(2);
-      old.broadcast(sent);
+      GlooGroup.Host host = GlooGroup.Host.listen(HOST, port, TIMEOUT);
+      CompletableFuture<GlooGroup> joined = joinAndReceive(port, first);
+      GlooGroup root = host.form(2);
+      root.broadcast(sent);
       GlooGroup oldMember = joined.join();
-      host.nextGeneration();
-      assertFalse(oldMember.isCurrent(), "a rank sees that rank 0 moved to a new group");
-      oldMember.close();
-      old.close();
-      CompletableFuture<GlooGroup> rejoined = joinAndReceive(host.port(), second);
-      try (GlooGroup root = host.form(2)) {
-        root.broadcast(sent);
-        rejoined.join().close();
+      assertTrue(oldMember.isCurrent());
+      assertThrows(IllegalStateException.class, () -> host.form(2), "one group per host");
+      root.close();
+      host.close();
+      try (GlooGroup.Host again = GlooGroup.Host.listen(HOST, port, TIMEOUT)) {
+        assertFalse(oldMember.isCurrent(), "a rank sees that rank 0 serves another group now");
+        oldMember.close();
+        CompletableFuture<GlooGroup> rejoined = joinAndReceive(port, second);
+        try (GlooGroup newRoot = again.form(2)) {
+          newRoot.broadcast(sent);
+          rejoined.join().close();
+        }
       }
       assertSameBytes(sent, second);
     }
   }
 
   @Test
+  void closingTheHostReleasesARankWaitingForTheOthers() {
+    GlooGroup.Host host = GlooGroup.Host.listen(HOST, 0, SHORT);
+    CompletableFuture<GlooGroup> waiting = CompletableFuture.supplyAsync(
+        () -> GlooGroup.join(HOST, host.port(), 3, 1, TIMEOUT), rank1);
+    assertThrows(GlooGroup.GlooException.class, () -> host.form(3)); // rank 2 never comes
+    host.close();
+    long start = System.nanoTime();
+    java.util.concurrent.CompletionException e = assertThrows(java.util.concurrent.CompletionException.class,
+        waiting::join);
+    assertTrue(e.getCause() instanceof GlooGroup.GlooException, e.toString());
+    assertTrue(System.nanoTime() - start < TIMEOUT.toNanos() / 2, "released by the host, not by its own timeout");
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
   void aPeerThatNeverJoinsTimesOutNamingTheStore() {
     try (GlooGroup.Host host = GlooGroup.Host.listen(HOST, 0, SHORT)) {
-      host.nextGeneration();
       GlooGroup.GlooException e = assertThrows(GlooGroup.GlooException.class, () -> host.form(2));
       assertTrue(e.getMessage().contains(HOST + ":" + host.port()), e.getMessage());
       assertTrue(e.getMessage().contains("waiting for the other ranks"), e.getMessage());
