@@ -3,7 +3,7 @@ package org.rlhfnode.node.ppo;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
+import org.rlhfnode.runtime.data.BatchIterator;
 import org.rlhfnode.runtime.data.MixedDataset;
 import org.rlhfnode.runtime.data.PromptExample;
 import org.rlhfnode.runtime.data.TokenizerView;
@@ -52,26 +52,12 @@ public record RunPlan(List<long[]> prompts, List<long[]> evalPrompts, int prompt
   public List<long[]> promptsFor(int it) {
     int perEpisode = prompts.size() / promptsPerIteration;
     int episode = it / perEpisode;
-    int[] order = permutation(prompts.size(), new SplittableRandom(seed * 7_919L + episode));
+    int[] order = BatchIterator.permutation(prompts.size(), seed, episode);
     int start = (it % perEpisode) * promptsPerIteration;
     List<long[]> out = new ArrayList<>(promptsPerIteration);
     for (int i = start; i < start + promptsPerIteration; i++) {
       out.add(prompts.get(order[i]).clone());
     }
     return out;
-  }
-
-  private static int[] permutation(int n, SplittableRandom rnd) {
-    int[] p = new int[n];
-    for (int i = 0; i < n; i++) {
-      p[i] = i;
-    }
-    for (int i = n - 1; i > 0; i--) {
-      int j = rnd.nextInt(i + 1);
-      int tmp = p[i];
-      p[i] = p[j];
-      p[j] = tmp;
-    }
-    return p;
   }
 }

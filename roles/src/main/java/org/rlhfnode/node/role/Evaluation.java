@@ -74,14 +74,7 @@ final class Evaluation {
       return;
     }
     running = due.poll();
-    List<List<Integer>> ids = new ArrayList<>();
-    for (long[] p : prompts) {
-      List<Integer> l = new ArrayList<>(p.length);
-      for (long t : p) {
-        l.add(Math.toIntExact(t));
-      }
-      ids.add(l);
-    }
+    List<List<Integer>> ids = RolloutAssembly.promptLists(prompts);
     SamplingParams greedy = new SamplingParams(0, 1, 0, settings.experience().generateMaxLen(), 1, 0);
     String id = "eval-" + running + "-gen";
     roles.sendRollout(id, v -> new RolloutWorker.Generate(id, ids, greedy, v, rolloutReplies));

@@ -7,7 +7,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.rlhfnode.messages.TensorMap;
+import org.rlhfnode.messages.TensorNames;
+import org.rlhfnode.node.ppo.WireArrays;
 import org.rlhfnode.runtime.algo.ppo.Experience;
+import org.rlhfnode.runtime.algo.ppo.ExperienceMaker;
+import org.rlhfnode.runtime.algo.ppo.KlController;
 import org.rlhfnode.runtime.algo.ppo.RolloutRows;
 
 /**
@@ -75,6 +79,20 @@ final class Iteration {
     Long a = started.get(phaseName);
     Long b = ended.get(phaseName);
     return a == null || b == null ? Double.NaN : (b - a) / 1e9;
+  }
+
+  /** The experience from the rows and the scoring answers (algorithms.md §7.3–§7.6), with KL coefficient β. */
+  Experience assemble(ExperienceMaker.Options options, KlController beta) {
+    return ExperienceMaker.assemble(options, beta, rows,
+        WireArrays.doubles(scores.get(RoleDirectory.REWARD).require(TensorNames.SCORES)),
+        scores.get(RoleDirectory.POLICY).require(TensorNames.OLD_LOG_PROBS).toFloatArray(),
+        floats(RoleDirectory.REFERENCE, TensorNames.REF_LOG_PROBS), floats(RoleDirectory.CRITIC, TensorNames.VALUES),
+        generatedWith);
+  }
+
+  private float[] floats(String scorer, String name) {
+    TensorMap m = scores.get(scorer);
+    return m == null ? null : m.require(name).toFloatArray();
   }
 
   /** Sum of the response lengths of all samples. */

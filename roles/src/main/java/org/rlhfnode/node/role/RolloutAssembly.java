@@ -12,6 +12,19 @@ final class RolloutAssembly {
   /** Pad id of the rows; padding is masked out everywhere, any id in the vocabulary does. */
   static final long PAD = 0L;
 
+  /** Prompts as the token-id lists a {@link RolloutWorker.Generate} carries. */
+  static List<List<Integer>> promptLists(List<long[]> prompts) {
+    List<List<Integer>> out = new ArrayList<>(prompts.size());
+    for (long[] p : prompts) {
+      List<Integer> ids = new ArrayList<>(p.length);
+      for (long t : p) {
+        ids.add(Math.toIntExact(t));
+      }
+      out.add(ids);
+    }
+    return out;
+  }
+
   static RolloutRows rows(List<long[]> prompts, List<RolloutWorker.Generated> chunks, int n) {
     List<long[]> samplePrompts = new ArrayList<>();
     List<long[]> responses = new ArrayList<>();

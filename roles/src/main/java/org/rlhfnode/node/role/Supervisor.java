@@ -25,7 +25,6 @@ import org.rlhfnode.messages.ScoreReply;
 import org.rlhfnode.messages.ScoreRequest;
 import org.rlhfnode.messages.ScoredExperience;
 import org.rlhfnode.messages.SyncWeights;
-import org.rlhfnode.messages.TensorNames;
 import org.rlhfnode.messages.TrainStep;
 import org.rlhfnode.messages.TrainStepDone;
 import org.rlhfnode.messages.WeightsSynced;
@@ -200,14 +199,7 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
   }
 
   private void sendChunk(Iteration it, int c) {
-    List<List<Integer>> prompts = new ArrayList<>();
-    for (long[] p : it.chunkPrompts(c)) {
-      List<Integer> ids = new ArrayList<>(p.length);
-      for (long t : p) {
-        ids.add(Math.toIntExact(t));
-      }
-      prompts.add(ids);
-    }
+    List<List<Integer>> prompts = RolloutAssembly.promptLists(it.chunkPrompts(c));
     int n = settings.experience().samplesPerPrompt();
     // sample k of prompt i gets seed base + (i·n + k) whatever the chunking, so engines can be swapped
     long seed = settings.seed() * 1_000_003L + (long) it.index * 65_537L + (long) it.chunkStarts[c] * n;
@@ -296,21 +288,12 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
     it.phase = Iteration.Phase.ASSEMBLING;
     it.klCoef = klController.value();
     KlController beta = KlController.fixed(it.klCoef); // the controller moves on while this runs
-    CompletableFuture<Experience> e = CompletableFuture.supplyAsync(() -> ExperienceMaker.assemble(
-        settings.experience(), beta, it.rows,
-        WireArrays.doubles(it.scores.get(RoleDirectory.REWARD).require(TensorNames.SCORES)),
-        it.scores.get(RoleDirectory.POLICY).require(TensorNames.OLD_LOG_PROBS).toFloatArray(),
-        floats(it, RoleDirectory.REFERENCE, TensorNames.REF_LOG_PROBS),
-        floats(it, RoleDirectory.CRITIC, TensorNames.VALUES), it.generatedWith), executor);
+    CompletableFuture<Experience> e =
+        CompletableFuture.supplyAsync(() -> it.assemble(settings.experience(), beta), executor);
     CompletableFuture<double[]> kl = e.thenApplyAsync(x -> new double[] {
         ExperienceMaker.observedKl(settings.experience().klEstimator(), x)}, executor);
     getContext().pipeToSelf(kl, (k, error) -> new Assembled(it.index, error == null ? e.join() : null,
         error == null ? k[0] : Double.NaN, error));
-  }
-
-  private static float[] floats(Iteration it, String scorer, String name) {
-    var m = it.scores.get(scorer);
-    return m == null ? null : m.require(name).toFloatArray();
   }
 
   private Behavior<Command> onAssembled(Assembled a) {

@@ -118,7 +118,7 @@ public final class BatchIterator<T> implements Iterator<List<T>> {
   }
 
   /** The Fisher–Yates permutation of 0..n−1 drawn from (seed, epoch). */
-  static int[] permutation(int n, long seed, int epoch) {
+  public static int[] permutation(int n, long seed, int epoch) {
     int[] p = identity(n);
     SplittableRandom random = new SplittableRandom(Seeds.derive(seed, Seeds.SHUFFLE, epoch));
     for (int i = n - 1; i > 0; i--) {
