@@ -43,7 +43,7 @@ final class BenchWeightSyncCommand implements Callable<Integer> {
   int sizeMb;
   @Option(names = "--repeats", defaultValue = "5", description = "Timed publishes per transport.")
   int repeats;
-  @Option(names = "--warmup", defaultValue = "2", description = "Untimed publishes first (JIT, connections).")
+  @Option(names = "--warmup", defaultValue = "5", description = "Untimed publishes first (JIT, connections).")
   int warmup;
   @Option(names = "--transport", defaultValue = "both", description = "artery, gloo or both.")
   String transport;
