@@ -3,6 +3,7 @@ package org.rlhfnode.node.sync;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.zip.CRC32C;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.rlhfnode.messages.FrameGuard;
@@ -14,35 +15,34 @@ import org.rlhfnode.messages.WeightVersionInstalled;
 import org.rlhfnode.runtime.transport.WeightPayload;
 
 /**
- * One version's payload as the Artery transport sends it: cut into chunks that fit the lane's frame, each
- * chunk's CRC32C computed once for all receivers (by {@link #of}, which reads the whole payload: call it
- * off the actor thread), and the {@link WeightUpdate} that describes it. Chunks are built on demand, so
- * only the window in flight is ever copied.
+ * One version's payload as the Artery transport sends it: cut into chunks that fit the lane's frame, and
+ * the {@link WeightUpdate} that describes it. Chunks are built on demand, so only the window in flight is
+ * ever copied; a chunk's CRC32C is computed when it is first built (just before the copy, which then reads
+ * the bytes from cache) and shared by every receiver and resend. Safe to use from several actors.
  */
 final class ChunkPlan {
   private final WeightPayload payload;
   private final int chunkBytes;
   private final int total;
-  private final long[] checksums; // CRC32C of chunk i, unsigned 32-bit
+  private final AtomicLongArray checksums; // CRC32C of chunk i, unsigned 32-bit; UNKNOWN until first built
 
-  private ChunkPlan(WeightPayload payload, int chunkBytes, int total, long[] checksums) {
+  private static final long UNKNOWN = -1;
+
+  private ChunkPlan(WeightPayload payload, int chunkBytes, int total, AtomicLongArray checksums) {
     this.payload = payload;
     this.chunkBytes = chunkBytes;
     this.total = total;
     this.checksums = checksums;
   }
 
-  /** Cuts {@code payload} into chunks {@code guard} lets through and checksums them. */
+  /** Cuts {@code payload} into chunks {@code guard} lets through. */
   static ChunkPlan of(WeightPayload payload, FrameGuard guard) {
-    int chunkBytes = guard.maxChunkPayloadBytes();
     int total = guard.chunkCount(payload.totalBytes());
-    long[] checksums = new long[total];
+    AtomicLongArray checksums = new AtomicLongArray(total);
     for (int i = 0; i < total; i++) {
-      CRC32C crc = new CRC32C();
-      crc.update(slice(payload, chunkBytes, i));
-      checksums[i] = crc.getValue();
+      checksums.set(i, UNKNOWN);
     }
-    return new ChunkPlan(payload, chunkBytes, total, checksums);
+    return new ChunkPlan(payload, guard.maxChunkPayloadBytes(), total, checksums);
   }
 
   private static ByteBuffer slice(WeightPayload payload, int chunkBytes, int index) {
@@ -64,8 +64,16 @@ final class ChunkPlan {
 
   /** Chunk {@code index}, acknowledged to {@code replyTo}; copies its bytes out of the payload. */
   WeightChunk chunk(int index, ActorRef<WeightChunkAck> replyTo) {
+    ByteBuffer bytes = slice(payload, chunkBytes, index);
+    long checksum = checksums.get(index);
+    if (checksum == UNKNOWN) {
+      CRC32C crc = new CRC32C();
+      crc.update(bytes.duplicate());
+      checksum = crc.getValue();
+      checksums.set(index, checksum);
+    }
     return new WeightChunk(payload.version(), index, total, (long) index * chunkBytes, payload.totalBytes(),
-        checksums[index], slice(payload, chunkBytes, index), replyTo);
+        checksum, bytes, replyTo);
   }
 
   /** The update announcing this plan's chunks. */

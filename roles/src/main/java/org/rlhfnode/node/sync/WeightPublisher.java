@@ -30,8 +30,9 @@ import org.rlhfnode.runtime.transport.WeightPayload;
  * has reported the whole version installed. The transport is fixed at creation: {@code artery} streams
  * checksummed chunks to each receiver through a {@link ReceiverTransfer} child (window, acks, resends), and
  * {@code gloo} sends each receiver a {@link CollectiveRendezvous} and broadcasts the payload once through a
- * libtorch c10d group, kept across publishes while the receiver set stays the same. Checksumming and the
- * broadcast run on the publisher's own executor.
+ * libtorch c10d group, kept across publishes while the receiver set stays the same. Joining and the
+ * broadcast run on the publisher's own executor; a chunk (a few MiB at most) is copied and checksummed on
+ * the child that sends it.
  */
 public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Command> {
 
@@ -153,10 +154,12 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
       finishIfDone();
       return;
     }
-    CompletableFuture<Prepared> prepared = settings.transport() == Transport.ARTERY
-        ? CompletableFuture.supplyAsync(() -> new Prepared(r.id, ChunkPlan.of(p.payload(), settings.chunkGuard()),
-            null, null), executor)
-        : CompletableFuture.supplyAsync(() -> new Prepared(r.id, null, gloo.prepare(p.receivers()), null), executor);
+    if (settings.transport() == Transport.ARTERY) {
+      onPrepared(new Prepared(r.id, ChunkPlan.of(p.payload(), settings.chunkGuard()), null, null));
+      return;
+    }
+    CompletableFuture<Prepared> prepared =
+        CompletableFuture.supplyAsync(() -> new Prepared(r.id, null, gloo.prepare(p.receivers()), null), executor);
     getContext().pipeToSelf(prepared, (ok, error) -> error == null ? ok : new Prepared(r.id, null, null, error));
   }
 
