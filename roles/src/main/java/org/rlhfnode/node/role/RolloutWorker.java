@@ -173,7 +173,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
 
   private static final long NONE = -1;
   /** Name of the worker's {@link WeightReceiver} child. */
-  public static final String RECEIVER_NAME = "weights-receiver";
+  public static final String RECEIVER_NAME = "weights";
 
   private final Settings settings;
   private final String receiverId;
