@@ -11,7 +11,7 @@ import org.apache.pekko.actor.typed.ActorRef;
  * is a {@link GeneratedSequences} with the same {@code requestId}.
  */
 public record RolloutRequest(String requestId, List<List<Integer>> prompts, SamplingParams sampling,
-    long policyVersion, ActorRef<RolloutReply> replyTo) implements WireMessage {
+    long policyVersion, ActorRef<RolloutReply> replyTo) implements RolloutCommand {
 
   /** Checks the fields and copies the prompts deeply. */
   public RolloutRequest {

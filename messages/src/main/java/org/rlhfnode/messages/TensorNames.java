@@ -5,11 +5,11 @@ package org.rlhfnode.messages;
  * (B sequences of L tokens; per-token tensors are in the shifted frame of algorithms.md §1, length L−1).
  */
 public final class TensorNames {
-  /** [B, L] I64: prompt then response token ids, prompts left-padded, responses right-padded. */
+  /** [B, L] I64: prompt then response token ids of each sample, right-padded to L. */
   public static final String SEQUENCES = "sequences";
-  /** [B, L] BOOL or I64: 1 for real tokens, 0 for padding. */
+  /** [B, L] I64: 1 for real tokens, 0 for padding. */
   public static final String ATTENTION_MASK = "attention_mask";
-  /** [B, L−1] BOOL or I64: 1 where x_{t+1} was sampled from the policy (algorithms.md §1.3). */
+  /** [B, L−1] F32: 1 where x_{t+1} was sampled from the policy (algorithms.md §1.3). */
   public static final String ACTION_MASK = "action_mask";
   /** [B] BOOL: the response hit its token budget without an EOS. */
   public static final String TRUNCATED = "truncated";

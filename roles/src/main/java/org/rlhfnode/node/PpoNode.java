@@ -1,5 +1,6 @@
 package org.rlhfnode.node;
 
+import org.rlhfnode.messages.RolloutCommand;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
@@ -158,7 +159,7 @@ public final class PpoNode {
         }
       }
       case "rollout" -> {
-        ActorRef<RolloutWorker.Command> rollout = ctx.spawn(RolloutWorker.create(
+        ActorRef<RolloutCommand> rollout = ctx.spawn(RolloutWorker.create(
             new RolloutWorker.Settings(s.devices().rollout(), s.dtype()),
             s.weightSyncSettings(ctx.getSystem().settings().config())), "rollout");
         rollout.tell(new RolloutWorker.InstallWeights(0, s.pretrain(), ctx.getSystem().ignoreRef()));

@@ -1,5 +1,9 @@
 package org.rlhfnode.node.role;
 
+import org.rlhfnode.messages.GeneratedSequences;
+import org.rlhfnode.messages.RolloutRejected;
+import org.rlhfnode.messages.RolloutRequest;
+import org.rlhfnode.messages.RolloutReply;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -26,7 +30,7 @@ final class Evaluation {
   private final List<long[]> prompts;
   private final PpoSettings settings;
   private final RoleDirectory roles;
-  private final ActorRef<RolloutWorker.GenerateReply> rolloutReplies;
+  private final ActorRef<RolloutReply> rolloutReplies;
   private final ActorRef<ScoreReply> scoreReplies;
   private final Deque<Integer> due = new ArrayDeque<>();
   private final List<double[]> results = new ArrayList<>();
@@ -34,7 +38,7 @@ final class Evaluation {
   private boolean initialDone;
 
   Evaluation(List<long[]> prompts, PpoSettings settings, RoleDirectory roles,
-      ActorRef<RolloutWorker.GenerateReply> rolloutReplies, ActorRef<ScoreReply> scoreReplies) {
+      ActorRef<RolloutReply> rolloutReplies, ActorRef<ScoreReply> scoreReplies) {
     this.prompts = prompts;
     this.settings = settings;
     this.roles = roles;
@@ -77,20 +81,20 @@ final class Evaluation {
     List<List<Integer>> ids = RolloutAssembly.promptLists(prompts);
     SamplingParams greedy = new SamplingParams(0, 1, 0, settings.experience().generateMaxLen(), 1, 0);
     String id = "eval-" + running + "-gen";
-    roles.sendRollout(id, v -> new RolloutWorker.Generate(id, ids, greedy, v, rolloutReplies));
+    roles.sendRollout(id, v -> new RolloutRequest(id, ids, greedy, v, rolloutReplies));
   }
 
   /** Takes a rollout answer; true when the evaluation has finished (never here: scoring follows). */
-  boolean onRollout(RolloutWorker.GenerateReply reply, long version) {
+  boolean onRollout(RolloutReply reply, long version) {
     if (!roles.isPending(reply.requestId())) {
       return false;
     }
-    if (reply instanceof RolloutWorker.Rejected r) {
+    if (reply instanceof RolloutRejected r) {
       roles.retry(r.requestId(), r.reason(), false); // rejected for its version: ask again with the new one
       return false;
     }
     roles.complete(reply.requestId());
-    RolloutRows rows = RolloutAssembly.rows(prompts, List.of((RolloutWorker.Generated) reply), 1);
+    RolloutRows rows = RolloutAssembly.rows(prompts, List.of((GeneratedSequences) reply), 1);
     String id = "eval-" + running + "-reward";
     roles.sendScore(RoleDirectory.REWARD, id, new ScoreRequest(id, version, WireArrays.rows(rows), scoreReplies));
     return false;

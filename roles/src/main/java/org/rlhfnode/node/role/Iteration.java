@@ -1,5 +1,6 @@
 package org.rlhfnode.node.role;
 
+import org.rlhfnode.messages.GeneratedSequences;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -26,7 +27,7 @@ final class Iteration {
 
   final int index;
   final List<long[]> prompts;
-  final List<RolloutWorker.Generated> chunks;
+  final List<GeneratedSequences> chunks;
   final int[] chunkStarts;
   Phase phase = Phase.GENERATING;
   long generatedWith = Long.MAX_VALUE; // lowest weight version of its chunks

@@ -1,5 +1,6 @@
 package org.rlhfnode.node.role;
 
+import org.rlhfnode.messages.RolloutCommand;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.rlhfnode.messages.ScorerCommand;
 import org.rlhfnode.messages.TrainerCommand;
@@ -15,8 +16,8 @@ public final class RoleKeys {
   /** Reward sources: sequence scores. */
   public static final ServiceKey<ScorerCommand> REWARD = ServiceKey.create(ScorerCommand.class, "rlhf-reward");
   /** Rollout engines. */
-  public static final ServiceKey<RolloutWorker.Command> ROLLOUT =
-      ServiceKey.create(RolloutWorker.Command.class, "rlhf-rollout");
+  public static final ServiceKey<RolloutCommand> ROLLOUT =
+      ServiceKey.create(RolloutCommand.class, "rlhf-rollout");
 
   private RoleKeys() {}
 }

@@ -3,7 +3,8 @@ package org.rlhfnode.node.role;
 import java.util.ArrayList;
 import java.util.List;
 import org.rlhfnode.runtime.algo.ppo.RolloutRows;
-import org.rlhfnode.runtime.generate.FinishReason;
+import org.rlhfnode.messages.GeneratedSequences;
+import org.rlhfnode.node.ppo.WireArrays;
 
 /** The rollout rows of generated chunks: prompt i's n samples are rows [i·n, (i + 1)·n). */
 final class RolloutAssembly {
@@ -12,7 +13,7 @@ final class RolloutAssembly {
   /** Pad id of the rows; padding is masked out everywhere, any id in the vocabulary does. */
   static final long PAD = 0L;
 
-  /** Prompts as the token-id lists a {@link RolloutWorker.Generate} carries. */
+  /** Prompts as the token-id lists a {@link org.rlhfnode.messages.RolloutRequest} carries. */
   static List<List<Integer>> promptLists(List<long[]> prompts) {
     List<List<Integer>> out = new ArrayList<>(prompts.size());
     for (long[] p : prompts) {
@@ -25,30 +26,26 @@ final class RolloutAssembly {
     return out;
   }
 
-  static RolloutRows rows(List<long[]> prompts, List<RolloutWorker.Generated> chunks, int n) {
+  /** The rows of a whole iteration from its chunks' answers, in prompt order. */
+  static RolloutRows rows(List<long[]> prompts, List<GeneratedSequences> chunks, int n) {
     List<long[]> samplePrompts = new ArrayList<>();
     List<long[]> responses = new ArrayList<>();
     List<float[]> logProbs = new ArrayList<>();
     List<Boolean> truncated = new ArrayList<>();
     int promptIndex = 0;
-    for (RolloutWorker.Generated g : chunks) {
+    for (GeneratedSequences g : chunks) {
       if (g.samplesPerPrompt() != n) {
         throw new IllegalStateException(g.requestId() + ": " + g.samplesPerPrompt() + " samples per prompt, not " + n);
       }
-      for (int s = 0; s < g.sequences().size(); s++) {
-        RolloutWorker.Sequence seq = g.sequences().get(s);
+      RolloutRows rows = WireArrays.rows(g.tensors());
+      boolean[] cut = rows.truncated();
+      for (int s = 0; s < rows.batch(); s++) {
         samplePrompts.add(prompts.get(promptIndex + s / n));
-        long[] ids = new long[seq.newTokens().size()];
-        float[] lp = new float[ids.length];
-        for (int k = 0; k < ids.length; k++) {
-          ids[k] = seq.newTokens().get(k);
-          lp[k] = seq.logProbs().get(k);
-        }
-        responses.add(ids);
-        logProbs.add(lp);
-        truncated.add(seq.finishReason() == FinishReason.LENGTH);
+        responses.add(rows.response(s));
+        logProbs.add(rows.responseLogProbs(s));
+        truncated.add(cut[s]);
       }
-      promptIndex += g.sequences().size() / n;
+      promptIndex += rows.batch() / n;
     }
     if (promptIndex != prompts.size()) {
       throw new IllegalStateException("the rollout answered for " + promptIndex + " of " + prompts.size() + " prompts");

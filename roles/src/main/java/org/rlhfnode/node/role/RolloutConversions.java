@@ -2,7 +2,12 @@ package org.rlhfnode.node.role;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.rlhfnode.messages.RolloutRequest;
 import org.rlhfnode.messages.SamplingParams;
+import org.rlhfnode.messages.TensorMap;
+import org.rlhfnode.node.ppo.WireArrays;
+import org.rlhfnode.runtime.algo.ppo.RolloutRows;
+import org.rlhfnode.runtime.generate.FinishReason;
 import org.rlhfnode.runtime.generate.GenerationRequest;
 import org.rlhfnode.runtime.generate.GenerationResult;
 
@@ -11,7 +16,7 @@ final class RolloutConversions {
   private RolloutConversions() {}
 
   /** One engine request per sample: prompt i repeated {@code samplesPerPrompt} times, each with its own seed. */
-  static List<GenerationRequest> toRequests(RolloutWorker.Generate g) {
+  static List<GenerationRequest> toRequests(RolloutRequest g) {
     SamplingParams s = g.sampling();
     List<GenerationRequest> out = new ArrayList<>(g.prompts().size() * s.samplesPerPrompt());
     for (List<Integer> prompt : g.prompts()) {
@@ -32,15 +37,23 @@ final class RolloutConversions {
         s.topP(), seed);
   }
 
-  static RolloutWorker.Sequence toSequence(GenerationResult r) {
-    List<Long> tokens = new ArrayList<>();
-    for (long t : r.newTokens()) {
-      tokens.add(t);
+  /**
+   * The rows of the answer (prompt i's samples at rows [i·n, (i + 1)·n)): prompt + response ids, masks,
+   * the sampler's log-probs and the truncation flags, as {@link WireArrays#rows} lays them out.
+   */
+  static TensorMap toTensors(RolloutRequest g, List<GenerationResult> results) {
+    int n = g.sampling().samplesPerPrompt();
+    List<long[]> prompts = new ArrayList<>(results.size());
+    List<long[]> responses = new ArrayList<>(results.size());
+    List<float[]> logProbs = new ArrayList<>(results.size());
+    boolean[] truncated = new boolean[results.size()];
+    for (int i = 0; i < results.size(); i++) {
+      GenerationResult r = results.get(i);
+      prompts.add(g.prompts().get(i / n).stream().mapToLong(Integer::longValue).toArray());
+      responses.add(r.newTokens());
+      logProbs.add(r.logProbs());
+      truncated[i] = r.finishReason() == FinishReason.LENGTH;
     }
-    List<Float> logProbs = new ArrayList<>();
-    for (float lp : r.logProbs()) {
-      logProbs.add(lp);
-    }
-    return new RolloutWorker.Sequence(tokens, logProbs, r.finishReason());
+    return WireArrays.rows(RolloutRows.of(prompts, responses, logProbs, truncated, RolloutAssembly.PAD));
   }
 }

@@ -1,7 +1,6 @@
 package org.rlhfnode.node.role;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -18,13 +17,15 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.rlhfnode.messages.SamplingParams;
+import org.rlhfnode.messages.GeneratedSequences;
+import org.rlhfnode.messages.RolloutCommand;
+import org.rlhfnode.messages.RolloutRejected;
+import org.rlhfnode.messages.RolloutRequest;
 import org.rlhfnode.messages.WeightSyncMessage;
 import org.rlhfnode.messages.WeightVersionInstalled;
 import org.rlhfnode.messages.WireMessage;
 import org.rlhfnode.node.sync.WeightReceiver;
 import org.rlhfnode.node.sync.WeightSyncSettings;
-import org.rlhfnode.runtime.generate.FinishReason;
 import org.rlhfnode.runtime.generate.GenerationEngine;
 import org.rlhfnode.runtime.generate.GenerationRequest;
 import org.rlhfnode.runtime.generate.GenerationResult;
@@ -44,33 +45,11 @@ import org.rlhfnode.runtime.transport.WeightPayload;
  * ({@link InstallWeights}) or from a weight publisher through the worker's own {@link WeightReceiver}
  * child, which hands over only complete payloads ({@link InstallPayload}).
  */
-public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command> {
-
-  /** The worker's protocol. */
-  public sealed interface Command extends WireMessage
-      permits Generate, InstallWeights, InstallPayload, GenerationDone, LoadDone {}
-
-  /**
-   * Sample {@code sampling.samplesPerPrompt()} continuations of each prompt (token ids) with weight
-   * version {@code policyVersion}; a worker holding another version answers {@link Rejected}.
-   */
-  public record Generate(String requestId, List<List<Integer>> prompts, SamplingParams sampling,
-      long policyVersion, ActorRef<GenerateReply> replyTo) implements Command {
-    /** Checks the fields and copies the prompts deeply. */
-    public Generate {
-      Objects.requireNonNull(requestId, "Generate.requestId");
-      Objects.requireNonNull(prompts, "Generate.prompts");
-      if (prompts.isEmpty()) {
-        throw new IllegalArgumentException("Generate.prompts must not be empty");
-      }
-      prompts = prompts.stream().map(List::copyOf).toList();
-      Objects.requireNonNull(sampling, "Generate.sampling");
-      Objects.requireNonNull(replyTo, "Generate.replyTo");
-    }
-  }
+public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
 
   /** Load the model in {@code modelDir} as weight version {@code version} and switch to it. */
-  public record InstallWeights(long version, Path modelDir, ActorRef<InstallReply> replyTo) implements Command {
+  public record InstallWeights(long version, Path modelDir, ActorRef<InstallReply> replyTo)
+      implements RolloutCommand {
     /** Checks the fields. */
     public InstallWeights {
       Objects.requireNonNull(modelDir, "InstallWeights.modelDir");
@@ -84,7 +63,8 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
    * every accepted one and a model is installed. Takes ownership of the payload. Local only: the payload is
    * native memory; remote publishers reach the worker through its {@link WeightReceiver}.
    */
-  public record InstallPayload(WeightPayload payload, ActorRef<WeightVersionInstalled> replyTo) implements Command {
+  public record InstallPayload(WeightPayload payload, ActorRef<WeightVersionInstalled> replyTo)
+      implements RolloutCommand {
     /** Checks the fields. */
     public InstallPayload {
       Objects.requireNonNull(payload, "InstallPayload.payload");
@@ -92,51 +72,13 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     }
   }
 
-  /** Answer to {@link Generate}. */
-  public sealed interface GenerateReply extends WireMessage permits Generated, Rejected {
-    /** The request this answers. */
-    String requestId();
-  }
-
-  /**
-   * The continuations of one {@link Generate}, sampled with weight version {@code policyVersion}:
-   * prompt i's samples are {@code sequences[i * samplesPerPrompt, (i + 1) * samplesPerPrompt)}.
-   */
-  public record Generated(String requestId, long policyVersion, int samplesPerPrompt, List<Sequence> sequences)
-      implements GenerateReply {
-    /** Copies the sequences. */
-    public Generated {
-      sequences = List.copyOf(sequences);
-    }
-  }
-
-  /**
-   * One continuation: the new token ids (the stop token included when {@code finishReason} is STOP) and
-   * log π(token) of each under the sampling distribution.
-   */
-  public record Sequence(List<Long> newTokens, List<Float> logProbs, FinishReason finishReason) {
-    /** Copies the lists. */
-    public Sequence {
-      newTokens = List.copyOf(newTokens);
-      logProbs = List.copyOf(logProbs);
-      Objects.requireNonNull(finishReason, "Sequence.finishReason");
-    }
-  }
-
-  /**
-   * {@link Generate} was not served: {@code installedVersion} (−1 when none) differs from
-   * {@code requestedVersion}, or generation failed; {@code reason} says which.
-   */
-  public record Rejected(String requestId, long requestedVersion, long installedVersion, String reason)
-      implements GenerateReply {}
-
   /** Answer to {@link InstallWeights}. */
   public sealed interface InstallReply extends WireMessage permits WeightsInstalled, InstallRefused {
     /** The version the install was for. */
     long version();
   }
 
-  /** {@code version} is installed; every later {@link Generate} is served by it. */
+  /** {@code version} is installed; every later {@link RolloutRequest} is served by it. */
   public record WeightsInstalled(long version) implements InstallReply {}
 
   /** {@code version} was not installed (not newer than {@code currentVersion}, or loading failed). */
@@ -151,12 +93,12 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     }
   }
 
-  private record GenerationDone(Generate request, Installed used, List<GenerationResult> results, Throwable error)
-      implements Command {}
+  private record GenerationDone(RolloutRequest request, Installed used, List<GenerationResult> results,
+      Throwable error) implements RolloutCommand {}
 
   /** A finished load for {@code request} (an {@link InstallWeights} or an {@link InstallPayload}). */
-  private record LoadDone(Command request, long version, String source, CausalLm model, Throwable error)
-      implements Command {}
+  private record LoadDone(RolloutCommand request, long version, String source, CausalLm model, Throwable error)
+      implements RolloutCommand {}
 
   /** A loaded model, its version and the generations that still use it. */
   private static final class Installed {
@@ -185,20 +127,20 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   private long newestAccepted = NONE;
 
   /** A worker with no weights and weight-sync defaults from {@code reference.conf}. */
-  public static Behavior<Command> create(Settings settings) {
+  public static Behavior<RolloutCommand> create(Settings settings) {
     return create(settings, WeightSyncSettings.reference());
   }
 
   /**
-   * A worker with no weights; send {@link InstallWeights} before {@link Generate}. It spawns its
+   * A worker with no weights; send {@link InstallWeights} before a {@link RolloutRequest}. It spawns its
    * {@link WeightReceiver} (child {@value #RECEIVER_NAME}, receiver id = this worker's full path) and
    * registers it with the Receptionist under {@link WeightReceiver#KEY}.
    */
-  public static Behavior<Command> create(Settings settings, WeightSyncSettings sync) {
+  public static Behavior<RolloutCommand> create(Settings settings, WeightSyncSettings sync) {
     return Behaviors.setup(ctx -> new RolloutWorker(ctx, settings, sync));
   }
 
-  private RolloutWorker(ActorContext<Command> context, Settings settings, WeightSyncSettings sync) {
+  private RolloutWorker(ActorContext<RolloutCommand> context, Settings settings, WeightSyncSettings sync) {
     super(context);
     this.settings = settings;
     this.receiverId = context.getSelf().path().toStringWithAddress(context.getSystem().address());
@@ -211,9 +153,9 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   }
 
   @Override
-  public Receive<Command> createReceive() {
+  public Receive<RolloutCommand> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Generate.class, this::onGenerate)
+        .onMessage(RolloutRequest.class, this::onGenerate)
         .onMessage(GenerationDone.class, this::onGenerationDone)
         .onMessage(InstallWeights.class, this::onInstallWeights)
         .onMessage(InstallPayload.class, this::onInstallPayload)
@@ -222,12 +164,12 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
         .build();
   }
 
-  private Behavior<Command> onGenerate(Generate g) {
+  private Behavior<RolloutCommand> onGenerate(RolloutRequest g) {
     long current = installed == null ? NONE : installed.version;
     if (g.policyVersion() != current) {
       String reason = installed == null ? "no weights installed"
           : "stale version: requested " + g.policyVersion() + ", installed " + current;
-      g.replyTo().tell(new Rejected(g.requestId(), g.policyVersion(), current, reason));
+      g.replyTo().tell(new RolloutRejected(g.requestId(), g.policyVersion(), current, reason));
       return this;
     }
     Installed used = installed;
@@ -239,25 +181,22 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     return this;
   }
 
-  private Behavior<Command> onGenerationDone(GenerationDone done) {
-    Generate g = done.request();
+  private Behavior<RolloutCommand> onGenerationDone(GenerationDone done) {
+    RolloutRequest g = done.request();
     done.used().inFlight--;
     closeIfUnused(done.used());
     if (done.error() != null) {
       RoleErrors.warn(getContext().getLog(), "generation " + g.requestId() + " failed", done.error());
-      g.replyTo().tell(new Rejected(g.requestId(), g.policyVersion(), done.used().version,
-          "generation failed: " + done.error()));
+      g.replyTo().tell(new RolloutRejected(g.requestId(), g.policyVersion(), done.used().version,
+          "generation failed: " + RoleErrors.oneLine(done.error())));
       return this;
     }
-    List<Sequence> sequences = new ArrayList<>(done.results().size());
-    for (GenerationResult r : done.results()) {
-      sequences.add(RolloutConversions.toSequence(r));
-    }
-    g.replyTo().tell(new Generated(g.requestId(), done.used().version, g.sampling().samplesPerPrompt(), sequences));
+    g.replyTo().tell(new GeneratedSequences(g.requestId(), done.used().version, g.sampling().samplesPerPrompt(),
+        RolloutConversions.toTensors(g, done.results())));
     return this;
   }
 
-  private Behavior<Command> onInstallWeights(InstallWeights install) {
+  private Behavior<RolloutCommand> onInstallWeights(InstallWeights install) {
     if (install.version() <= newestAccepted) {
       install.replyTo().tell(new InstallRefused(install.version(), newestAccepted,
           "version " + install.version() + " is not newer than " + newestAccepted));
@@ -268,7 +207,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     return this;
   }
 
-  private Behavior<Command> onInstallPayload(InstallPayload install) {
+  private Behavior<RolloutCommand> onInstallPayload(InstallPayload install) {
     WeightPayload payload = install.payload();
     String refused = payload.version() <= newestAccepted
         ? "version " + payload.version() + " is not newer than " + newestAccepted
@@ -288,7 +227,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   }
 
   /** Accepts {@code version} and builds its model on the executor; {@link LoadDone} swaps it in. */
-  private void load(Command request, long version, String source, Supplier<CausalLm> build) {
+  private void load(RolloutCommand request, long version, String source, Supplier<CausalLm> build) {
     newestAccepted = version;
     CompletableFuture<CausalLm> future = CompletableFuture.supplyAsync(() -> {
       CausalLm model = build.get();
@@ -298,7 +237,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     getContext().pipeToSelf(future, (model, error) -> new LoadDone(request, version, source, model, error));
   }
 
-  private Behavior<Command> onLoadDone(LoadDone done) {
+  private Behavior<RolloutCommand> onLoadDone(LoadDone done) {
     long current = installed == null ? NONE : installed.version;
     if (done.error() != null) {
       RoleErrors.warn(getContext().getLog(), "loading version " + done.version() + " from " + done.source() + " failed",
@@ -349,7 +288,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   }
 
   /** Queued work still runs (its replies go nowhere); then every model is freed and the thread ends. */
-  private Behavior<Command> onPostStop() {
+  private Behavior<RolloutCommand> onPostStop() {
     installed = null;
     executor.execute(() -> {
       unclosed.forEach(CausalLm::close);

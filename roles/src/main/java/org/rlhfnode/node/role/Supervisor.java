@@ -1,5 +1,9 @@
 package org.rlhfnode.node.role;
 
+import org.rlhfnode.messages.GeneratedSequences;
+import org.rlhfnode.messages.RolloutRejected;
+import org.rlhfnode.messages.RolloutRequest;
+import org.rlhfnode.messages.RolloutReply;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,7 +68,7 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
 
   record Listed(Receptionist.Listing listing) implements Command {}
 
-  record RolloutAnswer(RolloutWorker.GenerateReply reply) implements Command {}
+  record RolloutAnswer(RolloutReply reply) implements Command {}
 
   record ScoreAnswer(ScoreReply reply) implements Command {}
 
@@ -90,7 +94,7 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
   private final KlController klController;
   private final ExecutorService executor;
   private final java.util.TreeMap<Integer, Iteration> inFlight = new java.util.TreeMap<>();
-  private final ActorRef<RolloutWorker.GenerateReply> rolloutReplies;
+  private final ActorRef<RolloutReply> rolloutReplies;
   private final ActorRef<ScoreReply> scoreReplies;
   private final ActorRef<TrainStepDone> trainReplies;
   private final ActorRef<WeightsSynced> syncReplies;
@@ -122,7 +126,7 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
     this.executor = RoleExecutor.create("supervisor");
     this.roles = new RoleDirectory(settings.roleTimeout(), () -> syncedVersion);
     this.log = new RunLog(settings.savePath(), plan.iterations(), ctx.getLog());
-    this.rolloutReplies = ctx.messageAdapter(RolloutWorker.GenerateReply.class, RolloutAnswer::new);
+    this.rolloutReplies = ctx.messageAdapter(RolloutReply.class, RolloutAnswer::new);
     this.scoreReplies = ctx.messageAdapter(ScoreReply.class, ScoreAnswer::new);
     this.trainReplies = ctx.messageAdapter(TrainStepDone.class, TrainAnswer::new);
     this.syncReplies = ctx.messageAdapter(WeightsSynced.class, SyncAnswer::new);
@@ -206,23 +210,23 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
     SamplingParams sampling = new SamplingParams(settings.experience().temperature(), settings.experience().topP(),
         settings.experience().topK(), settings.experience().generateMaxLen(), n, seed);
     String id = "it" + it.index + "-gen-" + c;
-    roles.sendRollout(id, version -> new RolloutWorker.Generate(id, prompts, sampling, version, rolloutReplies));
+    roles.sendRollout(id, version -> new RolloutRequest(id, prompts, sampling, version, rolloutReplies));
   }
 
   private Behavior<Command> onRollout(RolloutAnswer a) {
-    RolloutWorker.GenerateReply reply = a.reply();
+    RolloutReply reply = a.reply();
     if (evaluation.owns(reply.requestId())) {
       return evaluation.onRollout(reply, syncedVersion) ? afterEvaluation() : this;
     }
     if (!roles.isPending(reply.requestId())) {
       return this; // a late duplicate of an answered request
     }
-    if (reply instanceof RolloutWorker.Rejected r) {
+    if (reply instanceof RolloutRejected r) {
       String err = roles.retry(r.requestId(), r.reason(), r.installedVersion() >= 0);
       return err != null ? abort(err) : this;
     }
     roles.complete(reply.requestId());
-    RolloutWorker.Generated g = (RolloutWorker.Generated) reply;
+    GeneratedSequences g = (GeneratedSequences) reply;
     String[] parts = g.requestId().split("-");
     Iteration it = inFlight.get(Integer.parseInt(parts[0].substring(2)));
     int c = Integer.parseInt(parts[2]);

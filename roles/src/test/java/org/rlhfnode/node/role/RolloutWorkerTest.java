@@ -1,5 +1,10 @@
 package org.rlhfnode.node.role;
 
+import org.rlhfnode.messages.RolloutRejected;
+import org.rlhfnode.messages.GeneratedSequences;
+import org.rlhfnode.messages.RolloutReply;
+import org.rlhfnode.messages.RolloutRequest;
+import org.rlhfnode.messages.RolloutCommand;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,12 +27,8 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.rlhfnode.messages.SamplingParams;
-import org.rlhfnode.node.role.RolloutWorker.GenerateReply;
-import org.rlhfnode.node.role.RolloutWorker.Generated;
 import org.rlhfnode.node.role.RolloutWorker.InstallRefused;
 import org.rlhfnode.node.role.RolloutWorker.InstallReply;
-import org.rlhfnode.node.role.RolloutWorker.Rejected;
-import org.rlhfnode.node.role.RolloutWorker.Sequence;
 import org.rlhfnode.node.role.RolloutWorker.WeightsInstalled;
 import org.rlhfnode.runtime.generate.GenerationEngine;
 import org.rlhfnode.runtime.generate.GenerationRequest;
@@ -59,8 +60,8 @@ class RolloutWorkerTest {
   private final AtomicInteger ids = new AtomicInteger();
 
   /** A fresh worker with {@code version} of {@code dir} installed. */
-  private ActorRef<RolloutWorker.Command> workerWith(long version, Path dir) {
-    ActorRef<RolloutWorker.Command> worker =
+  private ActorRef<RolloutCommand> workerWith(long version, Path dir) {
+    ActorRef<RolloutCommand> worker =
         kit.spawn(RolloutWorker.create(CPU_F32), "rollout-" + ids.incrementAndGet());
     TestProbe<InstallReply> installs = kit.createTestProbe();
     worker.tell(new RolloutWorker.InstallWeights(version, dir, installs.getRef()));
@@ -80,11 +81,11 @@ class RolloutWorkerTest {
     }
   }
 
-  private static void assertSameAs(List<GenerationResult> expected, Generated actual) {
-    assertEquals(expected.size(), actual.sequences().size());
+  private static void assertSameAs(List<GenerationResult> expected, GeneratedSequences actual) {
+    assertEquals(expected.size(), RolloutReplies.samples(actual).size());
     for (int i = 0; i < expected.size(); i++) {
       GenerationResult e = expected.get(i);
-      Sequence a = actual.sequences().get(i);
+      RolloutReplies.Sample a = RolloutReplies.samples(actual).get(i);
       List<Long> tokens = new ArrayList<>();
       for (long t : e.newTokens()) {
         tokens.add(t);
@@ -99,16 +100,16 @@ class RolloutWorkerTest {
     }
   }
 
-  private Generated generate(ActorRef<RolloutWorker.Command> worker, long version) {
-    TestProbe<GenerateReply> replies = kit.createTestProbe();
-    worker.tell(new RolloutWorker.Generate("g" + version, PROMPTS, GREEDY, version, replies.getRef()));
-    return replies.expectMessageClass(Generated.class, WAIT);
+  private GeneratedSequences generate(ActorRef<RolloutCommand> worker, long version) {
+    TestProbe<RolloutReply> replies = kit.createTestProbe();
+    worker.tell(new RolloutRequest("g" + version, PROMPTS, GREEDY, version, replies.getRef()));
+    return replies.expectMessageClass(GeneratedSequences.class, WAIT);
   }
 
   @Test
   void greedyContinuationMatchesGenerationEngine() {
-    ActorRef<RolloutWorker.Command> worker = workerWith(1, TINY);
-    Generated reply = generate(worker, 1);
+    ActorRef<RolloutCommand> worker = workerWith(1, TINY);
+    GeneratedSequences reply = generate(worker, 1);
     assertEquals("g1", reply.requestId());
     assertEquals(1, reply.policyVersion());
     assertEquals(1, reply.samplesPerPrompt());
@@ -117,10 +118,10 @@ class RolloutWorkerTest {
 
   @Test
   void rejectsRequestForStaleVersion() {
-    ActorRef<RolloutWorker.Command> worker = workerWith(3, TINY);
-    TestProbe<GenerateReply> replies = kit.createTestProbe();
-    worker.tell(new RolloutWorker.Generate("old", PROMPTS, GREEDY, 2, replies.getRef()));
-    Rejected rejected = replies.expectMessageClass(Rejected.class, WAIT);
+    ActorRef<RolloutCommand> worker = workerWith(3, TINY);
+    TestProbe<RolloutReply> replies = kit.createTestProbe();
+    worker.tell(new RolloutRequest("old", PROMPTS, GREEDY, 2, replies.getRef()));
+    RolloutRejected rejected = replies.expectMessageClass(RolloutRejected.class, WAIT);
     assertEquals("old", rejected.requestId());
     assertEquals(2, rejected.requestedVersion());
     assertEquals(3, rejected.installedVersion());
@@ -129,11 +130,11 @@ class RolloutWorkerTest {
 
   @Test
   void rejectsGenerationBeforeAnyInstall() {
-    ActorRef<RolloutWorker.Command> worker =
+    ActorRef<RolloutCommand> worker =
         kit.spawn(RolloutWorker.create(CPU_F32), "rollout-" + ids.incrementAndGet());
-    TestProbe<GenerateReply> replies = kit.createTestProbe();
-    worker.tell(new RolloutWorker.Generate("early", PROMPTS, GREEDY, 0, replies.getRef()));
-    Rejected rejected = replies.expectMessageClass(Rejected.class, WAIT);
+    TestProbe<RolloutReply> replies = kit.createTestProbe();
+    worker.tell(new RolloutRequest("early", PROMPTS, GREEDY, 0, replies.getRef()));
+    RolloutRejected rejected = replies.expectMessageClass(RolloutRejected.class, WAIT);
     assertEquals(-1, rejected.installedVersion());
   }
 
@@ -144,30 +145,30 @@ class RolloutWorkerTest {
         DeviceSpec.CPU, false)) {
       ModelSaver.save(random, v2Dir, DType.F32, ModelSaver.DEFAULT_SHARD_BYTES);
     }
-    ActorRef<RolloutWorker.Command> worker = workerWith(1, TINY);
-    TestProbe<GenerateReply> replies = kit.createTestProbe();
+    ActorRef<RolloutCommand> worker = workerWith(1, TINY);
+    TestProbe<RolloutReply> replies = kit.createTestProbe();
     TestProbe<InstallReply> installs = kit.createTestProbe();
     // Sent before the install: served by version 1, whose model stays open until this finishes.
-    worker.tell(new RolloutWorker.Generate("before", PROMPTS, GREEDY, 1, replies.getRef()));
+    worker.tell(new RolloutRequest("before", PROMPTS, GREEDY, 1, replies.getRef()));
     worker.tell(new RolloutWorker.InstallWeights(2, v2Dir, installs.getRef()));
-    Generated before = replies.expectMessageClass(Generated.class, WAIT);
+    GeneratedSequences before = replies.expectMessageClass(GeneratedSequences.class, WAIT);
     assertEquals(1, before.policyVersion());
     assertSameAs(direct(TINY), before);
     assertEquals(new WeightsInstalled(2), installs.expectMessageClass(WeightsInstalled.class, WAIT));
 
-    worker.tell(new RolloutWorker.Generate("stale", PROMPTS, GREEDY, 1, replies.getRef()));
-    Rejected stale = replies.expectMessageClass(Rejected.class, WAIT);
+    worker.tell(new RolloutRequest("stale", PROMPTS, GREEDY, 1, replies.getRef()));
+    RolloutRejected stale = replies.expectMessageClass(RolloutRejected.class, WAIT);
     assertEquals(2, stale.installedVersion());
 
-    Generated after = generate(worker, 2);
+    GeneratedSequences after = generate(worker, 2);
     assertEquals(2, after.policyVersion());
     assertSameAs(direct(v2Dir), after);
-    assertFalse(after.sequences().equals(before.sequences()), "version 2 should differ from version 1");
+    assertFalse(RolloutReplies.samples(after).equals(RolloutReplies.samples(before)), "version 2 should differ from version 1");
   }
 
   @Test
   void refusesInstallOfOlderOrSameVersion() {
-    ActorRef<RolloutWorker.Command> worker = workerWith(5, TINY);
+    ActorRef<RolloutCommand> worker = workerWith(5, TINY);
     TestProbe<InstallReply> installs = kit.createTestProbe();
     worker.tell(new RolloutWorker.InstallWeights(4, TINY, installs.getRef()));
     InstallRefused older = installs.expectMessageClass(InstallRefused.class, WAIT);
@@ -181,14 +182,14 @@ class RolloutWorkerTest {
 
   @Test
   void returnsSamplesPerPromptSequencesForEachPrompt() {
-    ActorRef<RolloutWorker.Command> worker = workerWith(1, TINY);
-    TestProbe<GenerateReply> replies = kit.createTestProbe();
+    ActorRef<RolloutCommand> worker = workerWith(1, TINY);
+    TestProbe<RolloutReply> replies = kit.createTestProbe();
     SamplingParams sampling = new SamplingParams(1.0, 1.0, 0, MAX_NEW, 3, 11);
-    worker.tell(new RolloutWorker.Generate("group", PROMPTS, sampling, 1, replies.getRef()));
-    Generated reply = replies.expectMessageClass(Generated.class, WAIT);
+    worker.tell(new RolloutRequest("group", PROMPTS, sampling, 1, replies.getRef()));
+    GeneratedSequences reply = replies.expectMessageClass(GeneratedSequences.class, WAIT);
     assertEquals(3, reply.samplesPerPrompt());
-    assertEquals(PROMPTS.size() * 3, reply.sequences().size());
-    for (Sequence s : reply.sequences()) {
+    assertEquals(PROMPTS.size() * 3, RolloutReplies.samples(reply).size());
+    for (RolloutReplies.Sample s : RolloutReplies.samples(reply)) {
       assertEquals(s.newTokens().size(), s.logProbs().size());
       assertTrue(s.newTokens().size() >= 1 && s.newTokens().size() <= MAX_NEW);
     }

@@ -1,5 +1,9 @@
 package org.rlhfnode.node.role;
 
+import org.rlhfnode.messages.RolloutRejected;
+import org.rlhfnode.messages.GeneratedSequences;
+import org.rlhfnode.messages.RolloutRequest;
+import org.rlhfnode.messages.RolloutCommand;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -37,7 +41,6 @@ import org.rlhfnode.node.ppo.PpoSettings;
 import org.rlhfnode.node.ppo.RunPlan;
 import org.rlhfnode.node.ppo.WireArrays;
 import org.rlhfnode.runtime.algo.ppo.RolloutRows;
-import org.rlhfnode.runtime.generate.FinishReason;
 import org.rlhfnode.runtime.metrics.MetricsFile;
 import org.rlhfnode.runtime.metrics.MetricsRow;
 
@@ -70,7 +73,7 @@ class SupervisorTest {
 
   /** Scripted roles of one run, all registered with the Receptionist; the probes see what they receive. */
   private final class Roles {
-    final TestProbe<RolloutWorker.Generate> generates = kit.createTestProbe();
+    final TestProbe<RolloutRequest> generates = kit.createTestProbe();
     final TestProbe<ExperienceBatch> batches = kit.createTestProbe();
     final TestProbe<TrainStep> steps = kit.createTestProbe();
     final AtomicLong installed = new AtomicLong();
@@ -78,7 +81,7 @@ class SupervisorTest {
     final AtomicBoolean holdSteps = new AtomicBoolean();
     final AtomicInteger rejectFirst = new AtomicInteger();
 
-    final ActorRef<RolloutWorker.Command> rolloutRef;
+    final ActorRef<RolloutCommand> rolloutRef;
     final ActorRef<TrainerCommand> policyRef;
 
     Roles(int run) {
@@ -93,19 +96,22 @@ class SupervisorTest {
       kit.system().receptionist().tell(Receptionist.register(key, ref));
     }
 
-    Behavior<RolloutWorker.Command> rollout() {
-      return Behaviors.receive(RolloutWorker.Command.class).onMessage(RolloutWorker.Generate.class, g -> {
+    Behavior<RolloutCommand> rollout() {
+      return Behaviors.receive(RolloutCommand.class).onMessage(RolloutRequest.class, g -> {
         generates.getRef().tell(g);
         if (rejectFirst.getAndDecrement() > 0 || g.policyVersion() != installed.get()) {
-          g.replyTo().tell(new RolloutWorker.Rejected(g.requestId(), g.policyVersion(), installed.get(), "scripted"));
+          g.replyTo().tell(new RolloutRejected(g.requestId(), g.policyVersion(), installed.get(), "scripted"));
           return Behaviors.same();
         }
-        List<RolloutWorker.Sequence> seqs = new ArrayList<>();
-        for (int i = 0; i < g.prompts().size() * g.sampling().samplesPerPrompt(); i++) {
-          seqs.add(new RolloutWorker.Sequence(List.of(5L, 6L + i % 3), List.of(-1f, -2f), FinishReason.STOP));
+        int n = g.sampling().samplesPerPrompt();
+        List<long[]> prompts = new ArrayList<>();
+        List<long[]> responses = new ArrayList<>();
+        for (int i = 0; i < g.prompts().size() * n; i++) {
+          prompts.add(g.prompts().get(i / n).stream().mapToLong(Integer::longValue).toArray());
+          responses.add(new long[] {5L, 6L + i % 3});
         }
-        g.replyTo().tell(new RolloutWorker.Generated(g.requestId(), g.policyVersion(),
-            g.sampling().samplesPerPrompt(), seqs));
+        RolloutRows rows = RolloutRows.of(prompts, responses, null, new boolean[prompts.size()], 0);
+        g.replyTo().tell(new GeneratedSequences(g.requestId(), g.policyVersion(), n, WireArrays.rows(rows)));
         return Behaviors.same();
       }).build();
     }
@@ -210,13 +216,13 @@ class SupervisorTest {
     PpoSettings s = settings(tmp.resolve("stale1"), 4, 1);
     TestProbe<Supervisor.Outcome> outcome = kit.createTestProbe();
     kit.spawn(Supervisor.create(s, RunPlan.load(s), outcome.getRef()), "supervisor-" + run);
-    List<RolloutWorker.Generate> first = roles.generates.receiveSeveralMessages(2, WAIT);
-    assertEquals(List.of("it0-gen-0", "it1-gen-0"), first.stream().map(RolloutWorker.Generate::requestId).toList());
+    List<RolloutRequest> first = roles.generates.receiveSeveralMessages(2, WAIT);
+    assertEquals(List.of("it0-gen-0", "it1-gen-0"), first.stream().map(RolloutRequest::requestId).toList());
     assertEquals(0, first.get(1).policyVersion(), "iteration 1 is generated from version 0 while 0 trains");
     TrainStep step0 = roles.steps.expectMessageClass(TrainStep.class, WAIT);
     roles.generates.expectNoMessage(Duration.ofMillis(1500)); // bound: 2 iterations in flight
     roles.answer(step0); // version 1 → sync → iteration 2 may start from version 1
-    RolloutWorker.Generate third = roles.generates.expectMessageClass(RolloutWorker.Generate.class, WAIT);
+    RolloutRequest third = roles.generates.expectMessageClass(RolloutRequest.class, WAIT);
     assertEquals("it2-gen-0", third.requestId());
     assertEquals(1, third.policyVersion());
     TrainStep step1 = roles.steps.expectMessageClass(TrainStep.class, WAIT);
@@ -235,12 +241,12 @@ class SupervisorTest {
     PpoSettings s = settings(tmp.resolve("stale0"), 2, 0);
     TestProbe<Supervisor.Outcome> outcome = kit.createTestProbe();
     kit.spawn(Supervisor.create(s, RunPlan.load(s), outcome.getRef()), "supervisor-" + run);
-    roles.generates.expectMessageClass(RolloutWorker.Generate.class, WAIT);
+    roles.generates.expectMessageClass(RolloutRequest.class, WAIT);
     TrainStep step0 = roles.steps.expectMessageClass(TrainStep.class, WAIT);
     roles.generates.expectNoMessage(Duration.ofMillis(1500));
     roles.holdSteps.set(false);
     roles.answer(step0);
-    assertEquals(1, roles.generates.expectMessageClass(RolloutWorker.Generate.class, WAIT).policyVersion());
+    assertEquals(1, roles.generates.expectMessageClass(RolloutRequest.class, WAIT).policyVersion());
     assertTrue(outcome.expectMessageClass(Supervisor.Outcome.class, WAIT).ok());
   }
 
@@ -252,7 +258,7 @@ class SupervisorTest {
     PpoSettings s = settings(tmp.resolve("retry"), 1, 0);
     TestProbe<Supervisor.Outcome> outcome = kit.createTestProbe();
     kit.spawn(Supervisor.create(s, RunPlan.load(s), outcome.getRef()), "supervisor-" + run);
-    List<RolloutWorker.Generate> asked = roles.generates.receiveSeveralMessages(2, WAIT);
+    List<RolloutRequest> asked = roles.generates.receiveSeveralMessages(2, WAIT);
     assertEquals(asked.get(0).requestId(), asked.get(1).requestId());
     assertTrue(outcome.expectMessageClass(Supervisor.Outcome.class, WAIT).ok());
   }
@@ -261,22 +267,22 @@ class SupervisorTest {
   void aRolloutEngineThatLeavesHasItsWorkDoneByAnother() {
     int run = runs.get();
     Roles roles = new Roles(run);
-    TestProbe<RolloutWorker.Generate> silent = kit.createTestProbe();
+    TestProbe<RolloutRequest> silent = kit.createTestProbe();
     PpoSettings s = settings(tmp.resolve("lost-rollout"), 1, 0);
     kit.stop(roles.rolloutRef);
-    ActorRef<RolloutWorker.Command> mute = kit.spawn(Behaviors.receive(RolloutWorker.Command.class)
-        .onMessage(RolloutWorker.Generate.class, g -> {
+    ActorRef<RolloutCommand> mute = kit.spawn(Behaviors.receive(RolloutCommand.class)
+        .onMessage(RolloutRequest.class, g -> {
           silent.getRef().tell(g);
           return Behaviors.same();
         }).build(), "mute-rollout");
     kit.system().receptionist().tell(Receptionist.register(RoleKeys.ROLLOUT, mute));
     TestProbe<Supervisor.Outcome> outcome = kit.createTestProbe();
     kit.spawn(Supervisor.create(s, RunPlan.load(s), outcome.getRef()), "supervisor-" + run);
-    RolloutWorker.Generate first = silent.expectMessageClass(RolloutWorker.Generate.class, WAIT);
-    ActorRef<RolloutWorker.Command> healthy = kit.spawn(roles.rollout(), "healthy-rollout");
+    RolloutRequest first = silent.expectMessageClass(RolloutRequest.class, WAIT);
+    ActorRef<RolloutCommand> healthy = kit.spawn(roles.rollout(), "healthy-rollout");
     kit.system().receptionist().tell(Receptionist.register(RoleKeys.ROLLOUT, healthy));
     kit.stop(mute); // leaves with the request unanswered
-    RolloutWorker.Generate again = roles.generates.expectMessageClass(RolloutWorker.Generate.class, WAIT);
+    RolloutRequest again = roles.generates.expectMessageClass(RolloutRequest.class, WAIT);
     assertEquals(first.requestId(), again.requestId());
     Supervisor.Outcome o = outcome.expectMessageClass(Supervisor.Outcome.class, WAIT);
     assertTrue(o.ok(), o.error());

@@ -1,5 +1,10 @@
 package org.rlhfnode.node.sync;
 
+import org.rlhfnode.node.role.RolloutReplies;
+import org.rlhfnode.messages.GeneratedSequences;
+import org.rlhfnode.messages.RolloutReply;
+import org.rlhfnode.messages.RolloutRequest;
+import org.rlhfnode.messages.RolloutCommand;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
@@ -79,20 +84,20 @@ final class SyncTestSupport {
   }
 
   /** The tokens of a worker's reply. */
-  static List<List<Long>> tokens(RolloutWorker.Generated g) {
-    return g.sequences().stream().map(RolloutWorker.Sequence::newTokens).toList();
+  static List<List<Long>> tokens(GeneratedSequences g) {
+    return RolloutReplies.samples(g).stream().map(RolloutReplies.Sample::newTokens).toList();
   }
 
   /** Asks {@code worker} for a greedy generation at {@code version}. */
-  static RolloutWorker.GenerateReply generate(ActorTestKit kit, ActorRef<RolloutWorker.Command> worker, long version) {
-    TestProbe<RolloutWorker.GenerateReply> replies = kit.createTestProbe();
-    worker.tell(new RolloutWorker.Generate("g" + version, PROMPTS, GREEDY, version, replies.getRef()));
+  static RolloutReply generate(ActorTestKit kit, ActorRef<RolloutCommand> worker, long version) {
+    TestProbe<RolloutReply> replies = kit.createTestProbe();
+    worker.tell(new RolloutRequest("g" + version, PROMPTS, GREEDY, version, replies.getRef()));
     return replies.receiveMessage(WAIT);
   }
 
   /** A worker with the tiny model installed as {@code version}. */
-  static ActorRef<RolloutWorker.Command> workerWith(ActorTestKit kit, String name, long version) {
-    ActorRef<RolloutWorker.Command> worker = kit.spawn(RolloutWorker.create(CPU_F32), name);
+  static ActorRef<RolloutCommand> workerWith(ActorTestKit kit, String name, long version) {
+    ActorRef<RolloutCommand> worker = kit.spawn(RolloutWorker.create(CPU_F32), name);
     TestProbe<RolloutWorker.InstallReply> installs = kit.createTestProbe();
     worker.tell(new RolloutWorker.InstallWeights(version, TINY, installs.getRef()));
     installs.expectMessageClass(RolloutWorker.WeightsInstalled.class, WAIT);

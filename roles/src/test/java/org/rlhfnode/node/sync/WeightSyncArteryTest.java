@@ -1,5 +1,8 @@
 package org.rlhfnode.node.sync;
 
+import org.rlhfnode.messages.RolloutRejected;
+import org.rlhfnode.messages.GeneratedSequences;
+import org.rlhfnode.messages.RolloutCommand;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.rlhfnode.node.sync.SyncTestSupport.WAIT;
@@ -84,15 +87,15 @@ class WeightSyncArteryTest {
 
   @Test
   void aRolloutWorkerInAnotherSystemInstallsThePublishedVersion() {
-    ActorRef<RolloutWorker.Command> worker = SyncTestSupport.workerWith(away, "remote-rollout", 0);
+    ActorRef<RolloutCommand> worker = SyncTestSupport.workerWith(away, "remote-rollout", 0);
     try (CausalLm v1 = SyncTestSupport.randomTiny(31); WeightPayload payload = WeightPayload.of(1, v1)) {
       PublishReply reply = publish("", payload, receiverOf(away, worker));
       assertEquals(Published.class, reply.getClass(), reply.toString());
       Published published = (Published) reply;
       assertTrue(published.receiverIds().get(0).startsWith("pekko://Rollout@127.0.0.1:"), published.toString());
-      RolloutWorker.Generated g = (RolloutWorker.Generated) generate(away, worker, 1);
+      GeneratedSequences g = (GeneratedSequences) generate(away, worker, 1);
       assertEquals(greedyTokens(v1), tokens(g));
-      assertEquals(1, ((RolloutWorker.Rejected) generate(away, worker, 0)).installedVersion());
+      assertEquals(1, ((RolloutRejected) generate(away, worker, 0)).installedVersion());
     }
   }
 

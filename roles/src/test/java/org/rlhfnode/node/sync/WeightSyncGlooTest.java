@@ -1,5 +1,7 @@
 package org.rlhfnode.node.sync;
 
+import org.rlhfnode.messages.GeneratedSequences;
+import org.rlhfnode.messages.RolloutCommand;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.rlhfnode.node.sync.SyncTestSupport.WAIT;
 import static org.rlhfnode.node.sync.SyncTestSupport.generate;
@@ -45,15 +47,15 @@ class WeightSyncGlooTest {
     }
   }
 
-  private void assertServes(ActorRef<RolloutWorker.Command> worker, long version, CausalLm model) {
-    RolloutWorker.Generated g = (RolloutWorker.Generated) generate(kit, worker, version);
+  private void assertServes(ActorRef<RolloutCommand> worker, long version, CausalLm model) {
+    GeneratedSequences g = (GeneratedSequences) generate(kit, worker, version);
     assertEquals(greedyTokens(model), tokens(g));
   }
 
   @Test
   void workersInstallBroadcastVersionsAsTheReceiverSetChanges() {
-    ActorRef<RolloutWorker.Command> a = workerWith(kit, "gloo-rollout-a", 0);
-    ActorRef<RolloutWorker.Command> b = workerWith(kit, "gloo-rollout-b", 0);
+    ActorRef<RolloutCommand> a = workerWith(kit, "gloo-rollout-a", 0);
+    ActorRef<RolloutCommand> b = workerWith(kit, "gloo-rollout-b", 0);
     ActorRef<WeightSyncMessage> ra = receiverOf(kit, a);
     ActorRef<WeightSyncMessage> rb = receiverOf(kit, b);
     ActorRef<WeightPublisher.Command> publisher = kit.spawn(WeightPublisher.create(SyncTestSupport.settings(kit,
@@ -82,7 +84,7 @@ class WeightSyncGlooTest {
 
   @Test
   void aReceiverThatNeverJoinsFailsThePublishAndTheNextGroupWorks() {
-    ActorRef<RolloutWorker.Command> worker = workerWith(kit, "gloo-rollout-c", 0);
+    ActorRef<RolloutCommand> worker = workerWith(kit, "gloo-rollout-c", 0);
     ActorRef<WeightSyncMessage> silent = kit.spawn(org.apache.pekko.actor.typed.javadsl.Behaviors.ignore(),
         "gloo-silent-receiver");
     ActorRef<WeightPublisher.Command> publisher = kit.spawn(WeightPublisher.create(SyncTestSupport.settings(kit,

@@ -1,5 +1,8 @@
 package org.rlhfnode.node.sync;
 
+import org.rlhfnode.messages.RolloutRejected;
+import org.rlhfnode.messages.GeneratedSequences;
+import org.rlhfnode.messages.RolloutCommand;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -58,8 +61,8 @@ class WeightSyncTest {
 
   @Test
   void twoWorkersInstallVersionOneThenServeItAndRejectVersionZero() {
-    ActorRef<RolloutWorker.Command> a = workerWith(kit, unique("rollout"), 0);
-    ActorRef<RolloutWorker.Command> b = workerWith(kit, unique("rollout"), 0);
+    ActorRef<RolloutCommand> a = workerWith(kit, unique("rollout"), 0);
+    ActorRef<RolloutCommand> b = workerWith(kit, unique("rollout"), 0);
     try (CausalLm v1 = SyncTestSupport.randomTiny(7); WeightPayload payload = WeightPayload.of(1, v1)) {
       PublishReply reply = publish(publisher(""), payload, List.of(receiverOf(kit, a), receiverOf(kit, b)));
       Published published = (Published) reply;
@@ -69,11 +72,11 @@ class WeightSyncTest {
       assertEquals(2, published.receiverIds().size());
       assertTrue(published.receiverIds().stream().anyMatch(id -> id.endsWith(a.path().name())), published.toString());
       List<List<Long>> expected = greedyTokens(v1);
-      for (ActorRef<RolloutWorker.Command> w : List.of(a, b)) {
-        RolloutWorker.Generated g = (RolloutWorker.Generated) generate(kit, w, 1);
+      for (ActorRef<RolloutCommand> w : List.of(a, b)) {
+        GeneratedSequences g = (GeneratedSequences) generate(kit, w, 1);
         assertEquals(1, g.policyVersion());
         assertEquals(expected, tokens(g), "greedy tokens of the published weights");
-        RolloutWorker.Rejected old = (RolloutWorker.Rejected) generate(kit, w, 0);
+        RolloutRejected old = (RolloutRejected) generate(kit, w, 0);
         assertEquals(1, old.installedVersion());
       }
     }
@@ -114,11 +117,11 @@ class WeightSyncTest {
 
   @Test
   void aGenerateDuringTheTransferIsServedByTheOldVersion() {
-    ActorRef<RolloutWorker.Command> worker = workerWith(kit, unique("rollout"), 0);
+    ActorRef<RolloutCommand> worker = workerWith(kit, unique("rollout"), 0);
     TestProbe<String> events = kit.createTestProbe();
     ActorRef<WeightSyncMessage> relay = kit.spawn(Relay.create(receiverOf(kit, worker), -1, true, events.getRef()),
         unique("relay"));
-    List<List<Long>> v0Tokens = tokens((RolloutWorker.Generated) generate(kit, worker, 0));
+    List<List<Long>> v0Tokens = tokens((GeneratedSequences) generate(kit, worker, 0));
     try (CausalLm v1 = SyncTestSupport.randomTiny(11); WeightPayload payload = WeightPayload.of(1, v1)) {
       TestProbe<PublishReply> replies = kit.createTestProbe();
       publisher("").tell(new WeightPublisher.Publish(payload, List.of(relay), replies.getRef()));
@@ -126,14 +129,14 @@ class WeightSyncTest {
           ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
           : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore());
       // every chunk but the last is staged: the worker still serves version 0, unchanged
-      RolloutWorker.Generated during = (RolloutWorker.Generated) generate(kit, worker, 0);
+      GeneratedSequences during = (GeneratedSequences) generate(kit, worker, 0);
       assertEquals(v0Tokens, tokens(during));
-      assertEquals(0, ((RolloutWorker.Rejected) generate(kit, worker, 1)).installedVersion());
+      assertEquals(0, ((RolloutRejected) generate(kit, worker, 1)).installedVersion());
       replies.expectNoMessage(java.time.Duration.ofMillis(100));
 
       relay.tell(new Relay.Release());
       assertTrue(replies.receiveMessage(WAIT) instanceof Published);
-      RolloutWorker.Generated after = (RolloutWorker.Generated) generate(kit, worker, 1);
+      GeneratedSequences after = (GeneratedSequences) generate(kit, worker, 1);
       assertEquals(greedyTokens(v1), tokens(after));
       assertNotEquals(v0Tokens, tokens(after));
     }
@@ -141,13 +144,13 @@ class WeightSyncTest {
 
   @Test
   void republishingAnInstalledVersionSucceedsWithoutStagingItTwice() {
-    ActorRef<RolloutWorker.Command> worker = workerWith(kit, unique("rollout"), 0);
+    ActorRef<RolloutCommand> worker = workerWith(kit, unique("rollout"), 0);
     ActorRef<WeightPublisher.Command> publisher = publisher("");
     List<ActorRef<WeightSyncMessage>> receivers = List.of(receiverOf(kit, worker));
     try (CausalLm v2 = SyncTestSupport.randomTiny(2); WeightPayload payload = WeightPayload.of(2, v2)) {
       assertTrue(publish(publisher, payload, receivers) instanceof Published);
       assertTrue(publish(publisher, payload, receivers) instanceof Published, "the same version again");
-      assertEquals(2, ((RolloutWorker.Generated) generate(kit, worker, 2)).policyVersion());
+      assertEquals(2, ((GeneratedSequences) generate(kit, worker, 2)).policyVersion());
     }
   }
 }

@@ -155,6 +155,13 @@ public final class RolloutRows {
     return Arrays.copyOfRange(ids, i * length, i * length + promptLength(i));
   }
 
+  /** lp_roll of each response token of sample i. */
+  public float[] responseLogProbs(int i) {
+    int t = length - 1;
+    int from = i * t + promptLength(i) - 1; // response token k is predicted at p + k − 1
+    return Arrays.copyOfRange(rolloutLogProbs, from, from + responseLength[i]);
+  }
+
   /** Prompt + response tokens of sample i, without padding. */
   public long[] sequence(int i) {
     return Arrays.copyOfRange(ids, i * length, i * length + promptLength(i) + responseLength[i]);

@@ -32,6 +32,9 @@ class ExperienceTest {
     assertEquals(true, l.truncated()[1]);
     assertArrayEquals(new long[] {5, 6, 7}, l.prompt(0));
     assertArrayEquals(new long[] {8, 8, 8}, l.response(1));
+    assertArrayEquals(new float[] {-0.5f, -0.25f}, l.responseLogProbs(0));
+    assertArrayEquals(new float[] {-1, -2, -3}, l.responseLogProbs(1));
+    assertArrayEquals(new long[] {5, 6, 7, 9, 2}, l.sequence(0));
     RolloutRows copy = RolloutRows.ofArrays(2, 5, l.ids(), l.attention(), l.actionMask(), l.rolloutLogProbs(),
         l.truncated());
     assertArrayEquals(l.responseLengths(), copy.responseLengths());
