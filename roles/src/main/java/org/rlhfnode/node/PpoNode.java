@@ -74,7 +74,7 @@ public final class PpoNode {
     CompletableFuture<Supervisor.Outcome> outcome = new CompletableFuture<>();
     // the process exits from Main with the run's code, not from Pekko's shutdown with 0
     Config config = ConfigFactory.parseString("pekko.coordinated-shutdown.exit-jvm = off")
-        .withFallback(NodeConfig.forNode(self, seeds, mine));
+        .withFallback(NodeConfig.forNode(self, seeds, mine, ts.otherSections()));
     ActorSystem<Void> system = ActorSystem.create(guardian(mine, settings, plan, outcome), NodeConfig.SYSTEM_NAME,
         config);
     NodeConfig.joinSeeds(system, seeds);

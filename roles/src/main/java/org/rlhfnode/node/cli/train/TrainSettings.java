@@ -23,9 +23,11 @@ import java.util.TreeMap;
 public final class TrainSettings {
   private static final String ROOT = "rlhf";
   private final Config config; // the resolved rlhf subtree
+  private final Config otherSections; // what the --config file holds beside rlhf { } (e.g. pekko { })
 
-  private TrainSettings(Config config) {
+  private TrainSettings(Config config, Config otherSections) {
     this.config = config;
+    this.otherSections = otherSections;
   }
 
   /** Parses the arguments that follow {@code train <algo>}. */
@@ -34,6 +36,7 @@ public final class TrainSettings {
     Map<String, String> flatToPath = flatNames(defaults);
     Map<String, Object> overrides = new LinkedHashMap<>();
     Config file = ConfigFactory.empty();
+    Config others = ConfigFactory.empty();
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       if (!arg.startsWith("--")) {
@@ -49,6 +52,7 @@ public final class TrainSettings {
       if (name.equals("config")) {
         value = value != null ? value : next(args, ++i, arg);
         file = readFile(Path.of(value), defaults, flatToPath);
+        others = otherSections(Path.of(value));
         continue;
       }
       String path = resolve(name, defaults, flatToPath);
@@ -60,7 +64,7 @@ public final class TrainSettings {
       overrides.put(path, typed(path, value, defaults));
     }
     Config merged = ConfigFactory.parseMap(overrides, "command line").withFallback(file).withFallback(defaults).resolve();
-    return new TrainSettings(merged);
+    return new TrainSettings(merged, others);
   }
 
   private static String next(List<String> args, int i, String flag) {
@@ -206,6 +210,19 @@ public final class TrainSettings {
       }
     }
     return out;
+  }
+
+  /**
+   * The sections of the {@code --config} file outside {@code rlhf { }} (e.g. {@code pekko { }} for a node's
+   * actor system); empty without a file or when the file lists its settings without the {@code rlhf} root.
+   */
+  public Config otherSections() {
+    return otherSections;
+  }
+
+  private static Config otherSections(Path file) {
+    Config c = ConfigFactory.parseFile(file.toFile());
+    return c.hasPath(ROOT) ? c.withoutPath(ROOT) : ConfigFactory.empty();
   }
 
   /** The effective settings under their {@code rlhf} root, for readers of whole sections. */
