@@ -90,8 +90,12 @@ final class Evaluation {
       return false;
     }
     if (reply instanceof RolloutRejected r) {
-      roles.retry(r.requestId(), r.reason(), false); // rejected for its version: ask again with the new one
-      return false;
+      // asked again with the version of that moment; a rollout that keeps failing ends this evaluation
+      if (roles.retry(r.requestId(), r.reason(), r.installedVersion() >= 0) == null) {
+        return false;
+      }
+      roles.complete(r.requestId());
+      return finish(Double.NaN);
     }
     roles.complete(reply.requestId());
     RolloutRows rows = RolloutAssembly.rows(prompts, List.of((GeneratedSequences) reply), 1);
@@ -111,16 +115,20 @@ final class Evaluation {
         return false;
       }
       roles.complete(f.requestId());
-      results.add(new double[] {running, Double.NaN});
-    } else {
-      roles.complete(reply.requestId());
-      double[] scores = WireArrays.doubles(((ScoredExperience) reply).tensors().require(TensorNames.SCORES));
-      double mean = 0;
-      for (double s : scores) {
-        mean += s / scores.length;
-      }
-      results.add(new double[] {running, mean});
+      return finish(Double.NaN);
     }
+    roles.complete(reply.requestId());
+    double[] scores = WireArrays.doubles(((ScoredExperience) reply).tensors().require(TensorNames.SCORES));
+    double mean = 0;
+    for (double s : scores) {
+      mean += s / scores.length;
+    }
+    return finish(mean);
+  }
+
+  /** Records the running evaluation's mean reward (NaN when it failed); true, it has finished. */
+  private boolean finish(double mean) {
+    results.add(new double[] {running, mean});
     if (running == 0) {
       initialDone = true;
     }
