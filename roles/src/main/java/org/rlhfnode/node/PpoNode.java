@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -22,12 +23,14 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.Leave;
 import org.apache.pekko.cluster.typed.SingletonActor;
+import org.apache.pekko.cluster.typed.Subscribe;
 import org.bytedeco.pytorch.global.torch;
 import org.rlhfnode.node.cli.ModelOptions;
 import org.rlhfnode.node.cli.train.TrainSettings;
@@ -75,12 +78,13 @@ public final class PpoNode {
     // the process exits from Main with the run's code, not from Pekko's shutdown with 0
     Config config = ConfigFactory.parseString("pekko.coordinated-shutdown.exit-jvm = off")
         .withFallback(NodeConfig.forNode(self, seeds, mine, ts.otherSections()));
-    ActorSystem<Void> system = ActorSystem.create(guardian(mine, settings, plan, outcome), NodeConfig.SYSTEM_NAME,
-        config);
+    AtomicBoolean askedToLeave = new AtomicBoolean();
+    ActorSystem<Void> system = ActorSystem.create(guardian(mine, settings, plan, outcome, askedToLeave),
+        NodeConfig.SYSTEM_NAME, config);
     NodeConfig.joinSeeds(system, seeds);
     if (!supervisor) {
       system.getWhenTerminated().toCompletableFuture().join();
-      return leftGracefully(system) ? 0 : 1;
+      return leftGracefully(system, askedToLeave.get()) ? 0 : 1;
     }
     Supervisor.Outcome result = outcome.join();
     if (!result.ok()) {
@@ -126,8 +130,9 @@ public final class PpoNode {
   }
 
   private static Behavior<Void> guardian(List<String> roles, PpoSettings s, RunPlan plan,
-      CompletableFuture<Supervisor.Outcome> outcome) {
+      CompletableFuture<Supervisor.Outcome> outcome, AtomicBoolean askedToLeave) {
     return Behaviors.setup(ctx -> {
+      ctx.spawn(leaveWatcher(askedToLeave), "leave-watcher");
       for (String role : roles) {
         spawn(ctx, role, s, plan, outcome);
       }
@@ -173,10 +178,29 @@ public final class PpoNode {
     ctx.getSystem().receptionist().tell(Receptionist.register(key, ref));
   }
 
-  /** Whether the node ended because the run asked it to leave (not downed, not killed). */
-  private static boolean leftGracefully(ActorSystem<Void> system) {
+  /** Sets {@code asked} when this node starts leaving the cluster (the supervisor's end-of-run request). */
+  private static Behavior<ClusterEvent.MemberLeft> leaveWatcher(AtomicBoolean asked) {
+    return Behaviors.setup(ctx -> {
+      Cluster cluster = Cluster.get(ctx.getSystem());
+      cluster.subscriptions().tell(Subscribe.create(ctx.getSelf(), ClusterEvent.MemberLeft.class));
+      return Behaviors.receive(ClusterEvent.MemberLeft.class).onMessage(ClusterEvent.MemberLeft.class, e -> {
+        if (e.member().address().equals(cluster.selfMember().address())) {
+          asked.set(true);
+        }
+        return Behaviors.same();
+      }).build();
+    });
+  }
+
+  /**
+   * Whether the node ended because the run asked it to leave: it left, or it was downed while leaving
+   * (a member that died meanwhile keeps the leave from completing, and the split-brain resolver downs
+   * the leaving nodes instead).
+   */
+  private static boolean leftGracefully(ActorSystem<Void> system, boolean askedToLeave) {
     Optional<CoordinatedShutdown.Reason> reason = CoordinatedShutdown.get(system).getShutdownReason();
-    boolean left = reason.isPresent() && reason.get().equals(CoordinatedShutdown.clusterLeavingReason());
+    boolean left = askedToLeave
+        || reason.isPresent() && reason.get().equals(CoordinatedShutdown.clusterLeavingReason());
     if (!left) {
       System.err.println("error: this node left the cluster without being asked ("
           + reason.map(Object::toString).orElse("no reason") + "); the supervisor's node is gone or unreachable");
@@ -184,11 +208,11 @@ public final class PpoNode {
     return left;
   }
 
-  /** Asks every member (this one last) to leave, and waits a while for this system to end. */
+  /** Asks every reachable member (this one last) to leave, and waits a while for this system to end. */
   private static void leaveCluster(ActorSystem<Void> system) {
     Cluster cluster = Cluster.get(system);
     for (Member m : cluster.state().getMembers()) {
-      if (!m.address().equals(cluster.selfMember().address())) {
+      if (!m.address().equals(cluster.selfMember().address()) && !cluster.state().getUnreachable().contains(m)) {
         cluster.manager().tell(Leave.create(m.address()));
       }
     }
