@@ -46,11 +46,15 @@ public final class WireArrays {
 
   /** One value per sequence, [B]. */
   public static TensorMap perSequence(String name, double[] values) {
+    return TensorMap.of(name, floats(values));
+  }
+
+  private static WireTensor floats(double[] values) {
     float[] f = new float[values.length];
     for (int i = 0; i < f.length; i++) {
       f[i] = (float) values[i];
     }
-    return TensorMap.of(name, WireTensor.ofFloats(new long[] {f.length}, f));
+    return WireTensor.ofFloats(new long[] {f.length}, f);
   }
 
   /** Sequence scores [B] as doubles. */
@@ -76,9 +80,8 @@ public final class WireArrays {
         .with(TensorNames.REWARDS, WireTensor.ofFloats(tok, e.rewards()))
         .with(TensorNames.ADVANTAGES, WireTensor.ofFloats(tok, e.advantages()))
         .with(TensorNames.RETURNS, WireTensor.ofFloats(tok, e.returns()))
-        .with(TensorNames.TRUNCATED, bools(e.truncated()));
-    double[] scores = e.scores();
-    m = m.with(TensorNames.SCORES, perSequence(TensorNames.SCORES, scores).require(TensorNames.SCORES));
+        .with(TensorNames.TRUNCATED, bools(e.truncated()))
+        .with(TensorNames.SCORES, floats(e.scores()));
     if (e.refLogProbs() != null) {
       m = m.with(TensorNames.REF_LOG_PROBS, WireTensor.ofFloats(tok, e.refLogProbs()));
     }

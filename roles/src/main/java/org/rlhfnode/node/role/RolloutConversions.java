@@ -43,13 +43,17 @@ final class RolloutConversions {
    */
   static TensorMap toTensors(RolloutRequest g, List<GenerationResult> results) {
     int n = g.sampling().samplesPerPrompt();
+    List<long[]> promptIds = new ArrayList<>(g.prompts().size());
+    for (List<Integer> p : g.prompts()) {
+      promptIds.add(p.stream().mapToLong(Integer::longValue).toArray());
+    }
     List<long[]> prompts = new ArrayList<>(results.size());
     List<long[]> responses = new ArrayList<>(results.size());
     List<float[]> logProbs = new ArrayList<>(results.size());
     boolean[] truncated = new boolean[results.size()];
     for (int i = 0; i < results.size(); i++) {
       GenerationResult r = results.get(i);
-      prompts.add(g.prompts().get(i / n).stream().mapToLong(Integer::longValue).toArray());
+      prompts.add(promptIds.get(i / n));
       responses.add(r.newTokens());
       logProbs.add(r.logProbs());
       truncated[i] = r.finishReason() == FinishReason.LENGTH;

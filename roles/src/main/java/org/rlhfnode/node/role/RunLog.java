@@ -2,10 +2,12 @@ package org.rlhfnode.node.role;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.rlhfnode.runtime.metrics.MetricsFile;
 import org.rlhfnode.runtime.metrics.MetricsRow;
@@ -28,7 +30,8 @@ final class RunLog implements AutoCloseable {
   private final Logger log;
   private final int iterations;
   private final long startNanos = System.nanoTime();
-  private final TreeMap<Integer, Map<String, Double>> waiting = new TreeMap<>(); // rows held for their eval
+  private final TreeMap<Integer, Map<String, Double>> waiting = new TreeMap<>(); // rows not yet written, in order
+  private final Set<Integer> evalPending = new HashSet<>(); // rows held until their evaluation reports
   private long samplesTotal;
   private long lastDoneNanos = startNanos;
   private boolean finished;
@@ -60,13 +63,11 @@ final class RunLog implements AutoCloseable {
         row.get("time_sync")));
     progress.update(it.index + 1, row.get("reward_mean"));
     if (awaitEval) {
-      row.put("eval_reward_mean", Double.NaN);
-      waiting.put(it.index + 1, row);
-    } else if (waiting.isEmpty()) {
-      writer.log(it.index + 1, row);
-    } else {
-      waiting.put(it.index + 1, row);
+      row.put("eval_reward_mean", Double.NaN); // written as null if the evaluation never reports
+      evalPending.add(it.index + 1);
     }
+    waiting.put(it.index + 1, row);
+    flush(false);
   }
 
   /** The held-out mean reward after iteration {@code iteration} (0 = before training). */
@@ -79,18 +80,17 @@ final class RunLog implements AutoCloseable {
     Map<String, Double> row = waiting.get(iteration);
     if (row != null) {
       row.put("eval_reward_mean", mean);
-      row.put("eval_done", 1.0);
     }
+    evalPending.remove(iteration);
     flush(false);
   }
 
   private void flush(boolean all) {
     while (!waiting.isEmpty()) {
       Map.Entry<Integer, Map<String, Double>> first = waiting.firstEntry();
-      if (!all && first.getValue().containsKey("eval_reward_mean") && !first.getValue().containsKey("eval_done")) {
+      if (!all && evalPending.contains(first.getKey())) {
         return;
       }
-      first.getValue().remove("eval_done");
       writer.log(first.getKey(), first.getValue());
       waiting.pollFirstEntry();
     }

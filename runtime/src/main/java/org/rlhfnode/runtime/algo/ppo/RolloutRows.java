@@ -18,6 +18,7 @@ public final class RolloutRows {
   private final float[] actionMask; // [B, T] a[t], T = L − 1
   private final float[] rolloutLogProbs; // [B, T] lp_roll, 0 outside a
   private final int[] responseLength; // [B]
+  private final int[] promptLength; // [B]
   private final boolean[] truncated; // [B]
 
   private RolloutRows(int batch, int length) {
@@ -28,6 +29,7 @@ public final class RolloutRows {
     this.actionMask = new float[batch * (length - 1)];
     this.rolloutLogProbs = new float[batch * (length - 1)];
     this.responseLength = new int[batch];
+    this.promptLength = new int[batch];
     this.truncated = new boolean[batch];
   }
 
@@ -74,6 +76,7 @@ public final class RolloutRows {
         l.rolloutLogProbs[i * t + p.length - 1 + k] = lp == null ? 0f : lp[k];
       }
       l.responseLength[i] = resp.length;
+      l.promptLength[i] = p.length;
       l.truncated[i] = truncated[i];
     }
     return l;
@@ -97,6 +100,12 @@ public final class RolloutRows {
     int t = length - 1;
     for (int i = 0; i < actionMask.length; i++) {
       l.responseLength[i / t] += actionMask[i] != 0 ? 1 : 0;
+    }
+    for (int i = 0; i < attention.length; i++) {
+      l.promptLength[i / length] += attention[i] != 0 ? 1 : 0;
+    }
+    for (int i = 0; i < batch; i++) {
+      l.promptLength[i] -= l.responseLength[i];
     }
     return l;
   }
@@ -152,33 +161,25 @@ public final class RolloutRows {
 
   /** Prompt tokens of sample i (the tokens before its first action). */
   public long[] prompt(int i) {
-    return Arrays.copyOfRange(ids, i * length, i * length + promptLength(i));
+    return Arrays.copyOfRange(ids, i * length, i * length + promptLength[i]);
   }
 
   /** lp_roll of each response token of sample i. */
   public float[] responseLogProbs(int i) {
     int t = length - 1;
-    int from = i * t + promptLength(i) - 1; // response token k is predicted at p + k − 1
+    int from = i * t + promptLength[i] - 1; // response token k is predicted at p + k − 1
     return Arrays.copyOfRange(rolloutLogProbs, from, from + responseLength[i]);
   }
 
   /** Prompt + response tokens of sample i, without padding. */
   public long[] sequence(int i) {
-    return Arrays.copyOfRange(ids, i * length, i * length + promptLength(i) + responseLength[i]);
+    return Arrays.copyOfRange(ids, i * length, i * length + promptLength[i] + responseLength[i]);
   }
 
   /** Response tokens of sample i. */
   public long[] response(int i) {
-    int p = promptLength(i);
+    int p = promptLength[i];
     return Arrays.copyOfRange(ids, i * length + p, i * length + p + responseLength[i]);
-  }
-
-  private int promptLength(int i) {
-    int real = 0;
-    for (int c = 0; c < length; c++) {
-      real += attention[i * length + c] != 0 ? 1 : 0;
-    }
-    return real - responseLength[i];
   }
 
   /** Rows [start, end) as a token batch for a forward pass. */
@@ -186,11 +187,6 @@ public final class RolloutRows {
     int rows = end - start;
     return new Batch(rows, length, Arrays.copyOfRange(ids, start * length, end * length),
         Arrays.copyOfRange(attention, start * length, end * length), new long[rows * (length - 1)]);
-  }
-
-  /** Whether row i, column t of the shifted frame is an action. */
-  boolean isAction(int index) {
-    return actionMask[index] != 0;
   }
 
   int responseLength(int i) {
