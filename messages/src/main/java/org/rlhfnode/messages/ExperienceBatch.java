@@ -4,17 +4,17 @@ package org.rlhfnode.messages;
  * Supervisor → policy and critic trainers (through work pulling): one batch of finished experience
  * for iteration {@code iteration}, generated with weight version {@code policyVersion}. The trainer
  * refuses a batch more than {@code max_staleness} versions behind its own. {@code batchId} is unique
- * per run so that every batch is accounted exactly once. Tensors (batch first): sequences and masks,
+ * per run lineage so that every batch is accounted exactly once. Tensors (batch first): sequences and masks,
  * {@link TensorNames#OLD_LOG_PROBS}, {@link TensorNames#ADVANTAGES}, and where the algorithm uses them
  * {@link TensorNames#REF_LOG_PROBS}, {@link TensorNames#VALUES}, {@link TensorNames#RETURNS},
  * {@link TensorNames#ROLLOUT_LOG_PROBS}.
  */
-public record ExperienceBatch(String batchId, long iteration, long policyVersion, TensorMap tensors)
+public record ExperienceBatch(RequestId batchId, long iteration, long policyVersion, TensorMap tensors)
     implements TensorMessage, TrainerCommand {
 
   /** Checks the fields, the presence of the sequences and the common batch dimension. */
   public ExperienceBatch {
-    Checks.nonBlank(batchId, "ExperienceBatch", "batchId");
+    Checks.notNull(batchId, "ExperienceBatch", "batchId");
     Checks.nonNegative(iteration, "ExperienceBatch", "iteration");
     Checks.nonNegative(policyVersion, "ExperienceBatch", "policyVersion");
     Checks.notNull(tensors, "ExperienceBatch", "tensors");

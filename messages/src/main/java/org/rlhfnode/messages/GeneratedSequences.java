@@ -7,12 +7,12 @@ package org.rlhfnode.messages;
  * usually also {@link TensorNames#ATTENTION_MASK}, {@link TensorNames#ACTION_MASK},
  * {@link TensorNames#TRUNCATED} and {@link TensorNames#ROLLOUT_LOG_PROBS}, all with batch B first.
  */
-public record GeneratedSequences(String requestId, long policyVersion, int samplesPerPrompt, TensorMap tensors)
+public record GeneratedSequences(RequestId requestId, long policyVersion, int samplesPerPrompt, TensorMap tensors)
     implements RolloutReply, TensorMessage {
 
   /** Checks the fields, the presence of the sequences and the common batch dimension. */
   public GeneratedSequences {
-    Checks.nonBlank(requestId, "GeneratedSequences", "requestId");
+    Checks.notNull(requestId, "GeneratedSequences", "requestId");
     Checks.nonNegative(policyVersion, "GeneratedSequences", "policyVersion");
     Checks.positive(samplesPerPrompt, "GeneratedSequences", "samplesPerPrompt");
     Checks.notNull(tensors, "GeneratedSequences", "tensors");

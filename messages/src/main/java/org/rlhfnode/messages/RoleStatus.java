@@ -1,12 +1,14 @@
 package org.rlhfnode.messages;
 
 /**
- * Role → supervisor: the state of one role instance: its role name ({@code "rollout"},
- * {@code "policy"}, ...), a unique {@code instanceId}, what it is doing, the weight version it holds,
- * its device group ({@code "cpu"}, {@code "cuda:0,1"}), and how many requests it is working on.
+ * Role → supervisor: the state of one role instance: its role, a unique {@code instanceId}, what it is
+ * doing, the weight version it holds, its device group ({@code "cpu"}, {@code "cuda:0,1"}), how many
+ * requests it is working on, and the run it belongs to ({@code runId}, empty until a supervisor restored
+ * or rolled it back; a supervisor that starts on a cluster whose roles already belong to a run takes that
+ * run over instead of starting a new one).
  */
-public record RoleStatus(String role, String instanceId, State state, long policyVersion, String device,
-    int inFlight, String detail) implements WireMessage {
+public record RoleStatus(Role role, String instanceId, State state, long policyVersion, String device,
+    int inFlight, String detail, String runId) implements WireMessage {
 
   /** Lifecycle of a role instance. */
   public enum State {
@@ -24,12 +26,13 @@ public record RoleStatus(String role, String instanceId, State state, long polic
 
   /** Checks the fields; {@code detail} may be empty. */
   public RoleStatus {
-    Checks.nonBlank(role, "RoleStatus", "role");
+    Checks.notNull(role, "RoleStatus", "role");
     Checks.nonBlank(instanceId, "RoleStatus", "instanceId");
     Checks.notNull(state, "RoleStatus", "state");
     Checks.nonNegative(policyVersion, "RoleStatus", "policyVersion");
     Checks.nonBlank(device, "RoleStatus", "device");
     Checks.nonNegative(inFlight, "RoleStatus", "inFlight");
     Checks.notNull(detail, "RoleStatus", "detail");
+    Checks.notNull(runId, "RoleStatus", "runId");
   }
 }

@@ -1,7 +1,13 @@
 package org.rlhfnode.messages;
 
 /**
- * What a rollout engine accepts: {@link RolloutRequest} here, and the engine's own local commands
- * (installing weights). Not sealed, so that those and the engine's private messages share its mailbox type.
+ * What a rollout engine accepts over the wire: {@link RolloutRequest}, {@link RollBack} and
+ * {@link StatusQuery}. Sealed, so the protocol is closed; the engine's local commands (installing weights
+ * from a directory or a received payload) and private messages implement {@link Local}.
  */
-public interface RolloutCommand extends WireMessage {}
+public sealed interface RolloutCommand extends WireMessage
+    permits RolloutRequest, RollBack, StatusQuery, RolloutCommand.Local {
+
+  /** A rollout engine's local or private message; never crosses the wire. */
+  non-sealed interface Local extends RolloutCommand {}
+}

@@ -6,12 +6,12 @@ package org.rlhfnode.messages;
  * weight install is in progress. The supervisor retries after the engine reports
  * {@link WeightVersionInstalled}.
  */
-public record RolloutRejected(String requestId, long requestedVersion, long installedVersion, String reason)
+public record RolloutRejected(RequestId requestId, long requestedVersion, long installedVersion, String reason)
     implements RolloutReply {
 
   /** Checks the fields. */
   public RolloutRejected {
-    Checks.nonBlank(requestId, "RolloutRejected", "requestId");
+    Checks.notNull(requestId, "RolloutRejected", "requestId");
     Checks.nonNegative(requestedVersion, "RolloutRejected", "requestedVersion");
     Checks.nonBlank(reason, "RolloutRejected", "reason");
   }

@@ -10,12 +10,12 @@ import org.apache.pekko.actor.typed.ActorRef;
  * {@code policyVersion} answers {@link RolloutRejected} instead of sampling from stale weights. The answer
  * is a {@link GeneratedSequences} with the same {@code requestId}.
  */
-public record RolloutRequest(String requestId, List<List<Integer>> prompts, SamplingParams sampling,
+public record RolloutRequest(RequestId requestId, List<List<Integer>> prompts, SamplingParams sampling,
     long policyVersion, ActorRef<RolloutReply> replyTo) implements RolloutCommand {
 
   /** Checks the fields and copies the prompts deeply. */
   public RolloutRequest {
-    Checks.nonBlank(requestId, "RolloutRequest", "requestId");
+    Checks.notNull(requestId, "RolloutRequest", "requestId");
     Checks.notNull(prompts, "RolloutRequest", "prompts");
     if (prompts.isEmpty()) {
       throw new IllegalArgumentException("RolloutRequest.prompts must not be empty");

@@ -8,12 +8,12 @@ import org.apache.pekko.actor.typed.ActorRef;
  * old version can be recognised. Tensors: at least {@link TensorNames#SEQUENCES}, plus the masks the
  * scorer needs. The answer is a {@link ScoredExperience} with the same {@code requestId}.
  */
-public record ScoreRequest(String requestId, long policyVersion, TensorMap tensors,
+public record ScoreRequest(RequestId requestId, long policyVersion, TensorMap tensors,
     ActorRef<ScoreReply> replyTo) implements TensorMessage, ScorerCommand, TrainerCommand {
 
   /** Checks the fields, the presence of the sequences and the common batch dimension. */
   public ScoreRequest {
-    Checks.nonBlank(requestId, "ScoreRequest", "requestId");
+    Checks.notNull(requestId, "ScoreRequest", "requestId");
     Checks.nonNegative(policyVersion, "ScoreRequest", "policyVersion");
     Checks.notNull(tensors, "ScoreRequest", "tensors");
     tensors.require(TensorNames.SEQUENCES);

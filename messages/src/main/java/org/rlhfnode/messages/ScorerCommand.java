@@ -1,8 +1,12 @@
 package org.rlhfnode.messages;
 
 /**
- * What a scoring role (reference, reward) accepts: {@link ScoreRequest} and {@link StatusQuery}. Not
- * sealed, so that a role's private messages (a finished forward pass) can share its mailbox type; those
- * never cross the wire.
+ * What a scoring role (reference, reward) accepts over the wire: {@link ScoreRequest} and
+ * {@link StatusQuery}. Sealed, so the protocol is closed; a role's own messages (a finished forward
+ * pass) implement {@link Local} and never cross the wire.
  */
-public interface ScorerCommand extends WireMessage {}
+public sealed interface ScorerCommand extends WireMessage permits ScoreRequest, StatusQuery, ScorerCommand.Local {
+
+  /** A scoring role's private message; local to its JVM. */
+  non-sealed interface Local extends ScorerCommand {}
+}

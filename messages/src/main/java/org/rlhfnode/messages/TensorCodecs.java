@@ -9,12 +9,13 @@ import org.apache.pekko.actor.typed.ActorRef;
  * The binary layout of each {@link TensorMessage} type, after the format-version header that
  * {@link TensorSerializer} writes. One codec per type, named by its manifest. The layouts
  * (little-endian; string = i32 length + UTF-8, ref = string, tensors = i32 count + sorted
- * (name, tensor), tensor = u8 dtype code, u8 rank, i64 × rank shape, raw bytes):
+ * (name, tensor), tensor = u8 dtype code, u8 rank, i64 × rank shape, raw bytes; id = a {@link RequestId} as
+ * i64 lineage, i32 iteration, string kind, i32 part):
  * <ul>
- *   <li>GeneratedSequences: string requestId, i64 policyVersion, i32 samplesPerPrompt, tensors</li>
- *   <li>ScoreRequest: string requestId, i64 policyVersion, ref replyTo, tensors</li>
- *   <li>ScoredExperience: string requestId, i64 policyVersion, string scorer, tensors</li>
- *   <li>ExperienceBatch: string batchId, i64 iteration, i64 policyVersion, tensors</li>
+ *   <li>GeneratedSequences: id requestId, i64 policyVersion, i32 samplesPerPrompt, tensors</li>
+ *   <li>ScoreRequest: id requestId, i64 policyVersion, ref replyTo, tensors</li>
+ *   <li>ScoredExperience: id requestId, i64 policyVersion, string scorer (a Role name), tensors</li>
+ *   <li>ExperienceBatch: id batchId, i64 iteration, i64 policyVersion, tensors</li>
  *   <li>WeightChunk: i64 version, i32 index, i32 total, i64 offset, i64 totalBytes, u32 checksum,
  *       ref replyTo, i32 length + raw bytes</li>
  * </ul>
@@ -67,40 +68,40 @@ final class TensorCodecs {
   }
 
   private static void writeGenerated(GeneratedSequences m, WireWriter w) {
-    w.string(m.requestId()).i64(m.policyVersion()).i32(m.samplesPerPrompt()).tensors(m.tensors());
+    w.requestId(m.requestId()).i64(m.policyVersion()).i32(m.samplesPerPrompt()).tensors(m.tensors());
   }
 
   private static GeneratedSequences readGenerated(WireReader r) {
-    return new GeneratedSequences(r.string("requestId"), r.i64("policyVersion"), r.i32("samplesPerPrompt"),
+    return new GeneratedSequences(r.requestId("requestId"), r.i64("policyVersion"), r.i32("samplesPerPrompt"),
         r.tensors("tensors"));
   }
 
   private static void writeScoreRequest(ScoreRequest m, WireWriter w) {
-    w.string(m.requestId()).i64(m.policyVersion()).ref(m.replyTo()).tensors(m.tensors());
+    w.requestId(m.requestId()).i64(m.policyVersion()).ref(m.replyTo()).tensors(m.tensors());
   }
 
   private static ScoreRequest readScoreRequest(WireReader r) {
-    String requestId = r.string("requestId");
+    RequestId requestId = r.requestId("requestId");
     long policyVersion = r.i64("policyVersion");
     ActorRef<ScoreReply> replyTo = r.ref("replyTo");
     return new ScoreRequest(requestId, policyVersion, r.tensors("tensors"), replyTo);
   }
 
   private static void writeScored(ScoredExperience m, WireWriter w) {
-    w.string(m.requestId()).i64(m.policyVersion()).string(m.scorer()).tensors(m.tensors());
+    w.requestId(m.requestId()).i64(m.policyVersion()).constant(m.scorer()).tensors(m.tensors());
   }
 
   private static ScoredExperience readScored(WireReader r) {
-    return new ScoredExperience(r.string("requestId"), r.i64("policyVersion"), r.string("scorer"),
+    return new ScoredExperience(r.requestId("requestId"), r.i64("policyVersion"), r.constant(Role.class, "scorer"),
         r.tensors("tensors"));
   }
 
   private static void writeBatch(ExperienceBatch m, WireWriter w) {
-    w.string(m.batchId()).i64(m.iteration()).i64(m.policyVersion()).tensors(m.tensors());
+    w.requestId(m.batchId()).i64(m.iteration()).i64(m.policyVersion()).tensors(m.tensors());
   }
 
   private static ExperienceBatch readBatch(WireReader r) {
-    return new ExperienceBatch(r.string("batchId"), r.i64("iteration"), r.i64("policyVersion"),
+    return new ExperienceBatch(r.requestId("batchId"), r.i64("iteration"), r.i64("policyVersion"),
         r.tensors("tensors"));
   }
 

@@ -9,12 +9,12 @@ import org.apache.pekko.actor.typed.ActorRef;
  * weight version {@code policyVersion}. The trainer answers {@link TrainStepDone} with the new version;
  * a mismatch between its own version and {@code policyVersion} is a protocol error it reports, not ignores.
  */
-public record TrainStep(String stepId, long iteration, long policyVersion, List<String> batchIds,
+public record TrainStep(RequestId stepId, long iteration, long policyVersion, List<RequestId> batchIds,
     ActorRef<TrainStepDone> replyTo) implements TrainerCommand {
 
   /** Checks the fields and copies the batch ids. */
   public TrainStep {
-    Checks.nonBlank(stepId, "TrainStep", "stepId");
+    Checks.notNull(stepId, "TrainStep", "stepId");
     Checks.nonNegative(iteration, "TrainStep", "iteration");
     Checks.nonNegative(policyVersion, "TrainStep", "policyVersion");
     batchIds = List.copyOf(Checks.notNull(batchIds, "TrainStep", "batchIds"));

@@ -4,18 +4,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Trainer → supervisor: {@link TrainStep} {@code stepId} is finished; the weights are now version
+ * Trainer ({@code role}) → supervisor: {@link TrainStep} {@code stepId} is finished; the weights are now version
  * {@code policyVersion}. {@code batchIds} are the batches consumed (each exactly once), and
  * {@code metrics} the per-iteration numbers for metrics.jsonl ({@code policy_loss}, {@code value_loss},
  * {@code kl}, {@code entropy}, ...; NaN allowed). A step that could not run (a batch too stale, a version
  * mismatch, a failed update) has a non-empty {@code error}, consumed no batch and left the weights as they were.
  */
-public record TrainStepDone(String stepId, long iteration, long policyVersion, List<String> batchIds,
-    Map<String, Double> metrics, String error) implements WireMessage {
+public record TrainStepDone(RequestId stepId, Role role, long iteration, long policyVersion,
+    List<RequestId> batchIds, Map<String, Double> metrics, String error) implements WireMessage {
 
   /** Checks the fields and copies the collections. */
   public TrainStepDone {
-    Checks.nonBlank(stepId, "TrainStepDone", "stepId");
+    Checks.notNull(stepId, "TrainStepDone", "stepId");
+    Checks.notNull(role, "TrainStepDone", "role");
     Checks.nonNegative(iteration, "TrainStepDone", "iteration");
     Checks.nonNegative(policyVersion, "TrainStepDone", "policyVersion");
     batchIds = List.copyOf(Checks.notNull(batchIds, "TrainStepDone", "batchIds"));
@@ -24,8 +25,8 @@ public record TrainStepDone(String stepId, long iteration, long policyVersion, L
   }
 
   /** A step that did not run, with the reason; the weights stay at {@code policyVersion}. */
-  public static TrainStepDone failed(TrainStep step, long policyVersion, String error) {
-    return new TrainStepDone(step.stepId(), step.iteration(), policyVersion, List.of(), Map.of(), error);
+  public static TrainStepDone failed(TrainStep step, Role role, long policyVersion, String error) {
+    return new TrainStepDone(step.stepId(), role, step.iteration(), policyVersion, List.of(), Map.of(), error);
   }
 
   /** Whether the step ran. */

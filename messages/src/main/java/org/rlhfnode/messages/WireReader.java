@@ -70,6 +70,23 @@ final class WireReader {
     return refs.resolve(string(what));
   }
 
+  RequestId requestId(String what) {
+    long lineage = i64(what + ".lineage");
+    int iteration = i32(what + ".iteration");
+    RequestId.Kind kind = constant(RequestId.Kind.class, what + ".kind");
+    return new RequestId(lineage, iteration, kind, i32(what + ".part"));
+  }
+
+  <E extends Enum<E>> E constant(Class<E> type, String what) {
+    String name = string(what);
+    try {
+      return Enum.valueOf(type, name);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(this.type + ": corrupt payload: " + what + " '" + name + "' is not a "
+          + type.getSimpleName());
+    }
+  }
+
   /** Length-prefixed raw bytes as a slice of the input; the consumer copies them. */
   ByteBuffer bytes(String what) {
     return slice(i32(what), what);

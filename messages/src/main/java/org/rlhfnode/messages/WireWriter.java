@@ -83,6 +83,16 @@ final class WireWriter {
     return string(refs.format(ref));
   }
 
+  /** i64 lineage, i32 iteration, string kind, i32 part. */
+  WireWriter requestId(RequestId id) {
+    return i64(id.lineage()).i32(id.iteration()).string(id.kind().name()).i32(id.part());
+  }
+
+  /** An enum constant by name. */
+  WireWriter constant(Enum<?> value) {
+    return string(value.name());
+  }
+
   /** Length-prefixed raw bytes: the remaining bytes of {@code bytes}, whose position is not moved. */
   WireWriter bytes(ByteBuffer bytes) {
     i32(bytes.remaining());

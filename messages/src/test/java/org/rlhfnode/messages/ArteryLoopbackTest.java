@@ -110,7 +110,7 @@ class ArteryLoopbackTest {
   void arteryDropsWhatTheGuardRefuses() {
     FrameGuard ordinary = FrameGuard.ordinaryLane(home.system().settings().config());
     int floats = (int) (ordinary.maxFrameBytes() / 4);
-    ExperienceBatch tooBig = new ExperienceBatch("big", 0, 0, TensorMap.of(TensorNames.SEQUENCES,
+    ExperienceBatch tooBig = new ExperienceBatch(Samples.BATCH, 0, 0, TensorMap.of(TensorNames.SEQUENCES,
         WireTensor.ofFloats(new long[] {1, floats}, new float[floats])));
     assertThrows(FrameTooLargeException.class,
         () -> ordinary.check(tooBig, SerializationExtension.get(home.system())));

@@ -115,7 +115,7 @@ class FrameGuardTest {
   void checksCborMessagesByTheirSerializedSize() {
     FrameGuard ordinary = FrameGuard.ordinaryLane(kit.system().settings().config());
     List<Integer> longPrompt = Collections.nCopies(100_000, 151_000);
-    RolloutRequest big = new RolloutRequest("r", List.of(longPrompt), new SamplingParams(1, 1, 0, 8, 1, 0), 0,
+    RolloutRequest big = new RolloutRequest(Samples.GEN, List.of(longPrompt), new SamplingParams(1, 1, 0, 8, 1, 0), 0,
         kit.<RolloutReply>createTestProbe().getRef());
     FrameTooLargeException e = assertThrows(FrameTooLargeException.class, () -> ordinary.check(big, serialization()));
     assertEquals(true, e.getMessage().startsWith("RolloutRequest is "), e.getMessage());

@@ -30,7 +30,7 @@ class MessageValidationTest {
   void rolloutRequestCopiesPromptsDeeply() {
     List<Integer> prompt = new ArrayList<>(List.of(1, 2));
     List<List<Integer>> prompts = new ArrayList<>(List.of(prompt));
-    RolloutRequest r = new RolloutRequest("r", prompts, SAMPLING, 0, kit.<RolloutReply>createTestProbe().getRef());
+    RolloutRequest r = new RolloutRequest(Samples.GEN, prompts, SAMPLING, 0, kit.<RolloutReply>createTestProbe().getRef());
     prompt.add(3);
     prompts.add(List.of(9));
     assertEquals(List.of(List.of(1, 2)), r.prompts());
@@ -41,23 +41,23 @@ class MessageValidationTest {
   @Test
   void rolloutRequestRejectsEmptyPromptsAndMissingReplyTo() {
     ActorRef<RolloutReply> to = kit.<RolloutReply>createTestProbe().getRef();
-    assertThrows(IllegalArgumentException.class, () -> new RolloutRequest("r", List.of(), SAMPLING, 0, to));
-    assertThrows(IllegalArgumentException.class, () -> new RolloutRequest("r", List.of(List.of()), SAMPLING, 0, to));
+    assertThrows(IllegalArgumentException.class, () -> new RolloutRequest(Samples.GEN, List.of(), SAMPLING, 0, to));
+    assertThrows(IllegalArgumentException.class, () -> new RolloutRequest(Samples.GEN, List.of(List.of()), SAMPLING, 0, to));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> new RolloutRequest("r", List.of(List.of(1)), SAMPLING, 0, null));
+        () -> new RolloutRequest(Samples.GEN, List.of(List.of(1)), SAMPLING, 0, null));
     assertEquals("RolloutRequest.replyTo must not be null", e.getMessage());
   }
 
   @Test
   void trainStepMessagesCopyTheirCollections() {
-    List<String> ids = new ArrayList<>(List.of("b0"));
+    List<RequestId> ids = new ArrayList<>(List.of(Samples.BATCH));
     Map<String, Double> metrics = new HashMap<>(Map.of("kl", 0.1));
-    TrainStep step = new TrainStep("s", 1, 0, ids, kit.<TrainStepDone>createTestProbe().getRef());
-    TrainStepDone done = new TrainStepDone("s", 1, 1, ids, metrics, "");
-    ids.add("b1");
+    TrainStep step = new TrainStep(Samples.TRAIN, 1, 0, ids, kit.<TrainStepDone>createTestProbe().getRef());
+    TrainStepDone done = new TrainStepDone(Samples.TRAIN, Role.POLICY, 1, 1, ids, metrics, "");
+    ids.add(RequestId.of(0, 2, RequestId.Kind.BATCH));
     metrics.put("kl", 9.0);
-    assertEquals(List.of("b0"), step.batchIds());
-    assertEquals(List.of("b0"), done.batchIds());
+    assertEquals(List.of(Samples.BATCH), step.batchIds());
+    assertEquals(List.of(Samples.BATCH), done.batchIds());
     assertEquals(Map.of("kl", 0.1), done.metrics());
   }
 
@@ -65,16 +65,16 @@ class MessageValidationTest {
   void generatedSequencesMustHoldWholeGroups() {
     TensorMap three = TensorMap.of(TensorNames.SEQUENCES, WireTensor.ofLongs(new long[] {3, 1}, 1, 2, 3));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> new GeneratedSequences("r", 0, 2, three));
+        () -> new GeneratedSequences(Samples.GEN, 0, 2, three));
     assertEquals("GeneratedSequences: batch 3 is not a multiple of samplesPerPrompt 2", e.getMessage());
     IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
-        () -> new ExperienceBatch("b", 0, 0, TensorMap.empty()));
+        () -> new ExperienceBatch(Samples.BATCH, 0, 0, TensorMap.empty()));
     assertEquals("no tensor 'sequences'; present: []", missing.getMessage());
   }
 
   @Test
   void experienceBatchReportsItsStaleness() {
-    ExperienceBatch b = new ExperienceBatch("b", 3, 5, Samples.rolloutTensors());
+    ExperienceBatch b = new ExperienceBatch(Samples.BATCH, 3, 5, Samples.rolloutTensors());
     assertEquals(0, b.staleness(5));
     assertEquals(2, b.staleness(7));
     assertEquals(4, b.batchSize());
@@ -104,6 +104,6 @@ class MessageValidationTest {
         () -> new CollectiveRendezvous(1, "nccl", "h", 29_500, 2, 2));
     assertEquals("CollectiveRendezvous.rank 2 is outside [0, 2)", rank.getMessage());
     assertThrows(IllegalArgumentException.class,
-        () -> new RoleStatus("rollout", "r0", RoleStatus.State.IDLE, -1, "cpu", 0, ""));
+        () -> new RoleStatus(Role.ROLLOUT, "r0", RoleStatus.State.IDLE, -1, "cpu", 0, "", ""));
   }
 }

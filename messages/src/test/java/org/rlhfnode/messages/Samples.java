@@ -10,6 +10,13 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 final class Samples {
   private Samples() {}
 
+  static final RequestId GEN = new RequestId(1, 7, RequestId.Kind.GENERATE, 2);
+  static final RequestId SCORE = RequestId.of(1, 7, RequestId.Kind.SCORE);
+  static final RequestId BATCH = RequestId.of(1, 7, RequestId.Kind.BATCH);
+  static final RequestId TRAIN = RequestId.of(1, 7, RequestId.Kind.TRAIN);
+  static final RequestId CKPT = RequestId.of(1, 7, RequestId.Kind.CHECKPOINT);
+  static final RequestId RESTORE = RequestId.of(2, 8, RequestId.Kind.RESTORE);
+
   /** [4, 6] sequences, masks, and log-probs with a NaN and an infinity; B = 2 prompts x 2 samples. */
   static TensorMap rolloutTensors() {
     long[] seq = {4, 6};
@@ -55,29 +62,37 @@ final class Samples {
         new TensorLayout("model.embed_tokens.weight", "BF16", new long[] {8, 4}, 0),
         new TensorLayout("model.norm.weight", "F32", new long[] {4}, 64));
     return List.of(
-        new RolloutRequest("req-1", List.of(List.of(1, 2, 3), List.of(151_643, 7)), sampling, 3,
+        new RolloutRequest(GEN, List.of(List.of(1, 2, 3), List.of(151_643, 7)), sampling, 3,
             kit.<RolloutReply>createTestProbe().getRef()),
-        new GeneratedSequences("req-1", 3, 2, rollout),
-        new RolloutRejected("req-2", 4, 3, "installed version 3 is older than requested 4"),
-        new ScoreRequest("req-1", 3, rollout, kit.<ScoreReply>createTestProbe().getRef()),
-        new ScoredExperience("req-1", 3, "reward:0", scores),
-        new ScoreFailed("req-1", "reward", "token id 900 is outside the vocabulary of 320"),
-        new ExperienceBatch("it7-b0", 7, 3, batch),
+        new GeneratedSequences(GEN, 3, 2, rollout),
+        new RolloutRejected(new RequestId(2, 7, RequestId.Kind.GENERATE, 1), 4, 3, "installed version 3 is older than requested 4"),
+        new ScoreRequest(SCORE, 3, rollout, kit.<ScoreReply>createTestProbe().getRef()),
+        new ScoredExperience(SCORE, 3, Role.REWARD, scores),
+        new ScoreFailed(SCORE, Role.REFERENCE, "token id 900 is outside the vocabulary of 320"),
+        new ExperienceBatch(BATCH, 7, 3, batch),
         new WeightUpdate(4, 80, 2, layout, kit.<WeightVersionInstalled>createTestProbe().getRef()),
         WeightChunk.of(4, 1, 2, 40, 80, pattern(40), kit.<WeightChunkAck>createTestProbe().getRef()),
         new WeightChunkAck(4, 1, "rollout-0", WeightChunkAck.Status.CHECKSUM_MISMATCH),
         new WeightVersionInstalled(4, "rollout-0", 80),
         new CollectiveRendezvous(4, "gloo", "127.0.0.1", 29_500, 3, 1),
-        new TrainStep("step-7", 7, 3, List.of("it7-b0", "it7-b1"), kit.<TrainStepDone>createTestProbe().getRef()),
-        new TrainStepDone("step-7", 7, 4, List.of("it7-b0", "it7-b1"),
+        new TrainStep(TRAIN, 7, 3, List.of(BATCH, RequestId.of(1, 8, RequestId.Kind.BATCH)),
+            kit.<TrainStepDone>createTestProbe().getRef()),
+        new TrainStepDone(TRAIN, Role.CRITIC, 7, 4, List.of(BATCH),
             Map.of("policy_loss", 0.125, "kl", Double.NaN, "entropy", 1.5), ""),
-        new SyncWeights(4, kit.<WeightsSynced>createTestProbe().getRef()),
+        new SyncWeights(4, List.of(kit.<RolloutCommand>createTestProbe().getRef()),
+            kit.<WeightsSynced>createTestProbe().getRef()),
         new WeightsSynced(4, List.of("rollout-0", "rollout-1"), 80, 0.25, "artery", ""),
-        new CheckpointRequest("ckpt-7", 7, 4, "/tmp/run/ckpt-7", kit.<CheckpointReply>createTestProbe().getRef()),
-        new CheckpointSaved("ckpt-7", "policy", 7, 4, "/tmp/run/ckpt-7/policy", 1 << 20),
-        new CheckpointFailed("ckpt-7", "critic", "disk full"),
+        new CheckpointRequest(CKPT, 7, 4, "/tmp/run/.tmp-iter_8", false, kit.<CheckpointReply>createTestProbe().getRef()),
+        new CheckpointSaved(CKPT, Role.POLICY, 7, 4, "/tmp/run/.tmp-iter_8/policy", 1 << 20, "ab".repeat(32)),
+        new CheckpointFailed(CKPT, Role.CRITIC, "disk full"),
         new StatusQuery(kit.<RoleStatus>createTestProbe().getRef()),
-        new RoleStatus("rollout", "rollout-0", RoleStatus.State.SYNCING_WEIGHTS, 3, "cuda:0,1", 2, ""));
+        new RoleStatus(Role.ROLLOUT, "rollout-0", RoleStatus.State.SYNCING_WEIGHTS, 3, "cuda:0,1", 2, "", "run-1"),
+        new RestoreState(RESTORE, "run-1", "/ckpt/iter_8/policy", kit.<RestoreReply>createTestProbe().getRef()),
+        new StateRestored(RESTORE, Role.POLICY, 8, "/ckpt/iter_8/policy"),
+        new RestoreFailed(RESTORE, Role.CRITIC, "/ckpt/iter_8/critic/model/model.safetensors: SHA-256 mismatch",
+            RestoreFailed.Cause.CORRUPT),
+        new RollBack(RESTORE, "run-1", 8, kit.<RolledBack>createTestProbe().getRef()),
+        new RolledBack(RESTORE, "pekko://rlhf@127.0.0.1:2553/user/rollout", 8));
   }
 
   /** BF16 bit patterns including a quiet NaN, a signalling NaN, -0, +inf and a subnormal. */

@@ -46,7 +46,7 @@ class TensorSerializerTest {
   }
 
   private static ExperienceBatch batchOf(String name, WireTensor t) {
-    return new ExperienceBatch("b", 0, 0, TensorMap.of(TensorNames.SEQUENCES, WireTensor.ofLongs(new long[] {1}, 1))
+    return new ExperienceBatch(Samples.BATCH, 0, 0, TensorMap.of(TensorNames.SEQUENCES, WireTensor.ofLongs(new long[] {1}, 1))
         .with(name, t));
   }
 
@@ -77,11 +77,15 @@ class TensorSerializerTest {
   @Test
   void writesTheDocumentedLittleEndianLayout() {
     WireTensor t = WireTensor.ofFloats(new long[] {1, 2}, 1f, -2f);
-    ExperienceBatch m = new ExperienceBatch("b", 7, 3, TensorMap.of(TensorNames.SEQUENCES, t));
+    ExperienceBatch m = new ExperienceBatch(Samples.BATCH, 7, 3, TensorMap.of(TensorNames.SEQUENCES, t));
     ByteBuffer b = ByteBuffer.wrap(serialization().serialize(m).get()).order(ByteOrder.LITTLE_ENDIAN);
     assertEquals(TensorSerializer.FORMAT_VERSION, b.getShort());
-    assertEquals(1, b.getInt());
-    assertEquals('b', b.get());
+    assertEquals(1, b.getLong(), "batchId.lineage");
+    assertEquals(7, b.getInt(), "batchId.iteration");
+    byte[] kind = new byte[b.getInt()];
+    b.get(kind);
+    assertEquals("BATCH", new String(kind, StandardCharsets.UTF_8));
+    assertEquals(0, b.getInt(), "batchId.part");
     assertEquals(7, b.getLong());
     assertEquals(3, b.getLong());
     assertEquals(1, b.getInt(), "one tensor");

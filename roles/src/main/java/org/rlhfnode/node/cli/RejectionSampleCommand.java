@@ -11,7 +11,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.rlhfnode.node.cli.train.TrainSettings;
+import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.runtime.algo.RejectionSampler;
 import org.rlhfnode.runtime.algo.RewardScorer;
 import org.rlhfnode.runtime.data.DataOptions;

@@ -5,8 +5,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.rlhfnode.node.cli.train.TrainSettings;
+import org.rlhfnode.messages.Role;
+import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.node.sync.WeightSyncSettings;
 import org.rlhfnode.runtime.algo.RejectionSampler;
 import org.rlhfnode.runtime.algo.ppo.AdvantageEstimator;
@@ -24,26 +28,87 @@ import org.rlhfnode.runtime.train.AdamW;
 
 /**
  * Everything a PPO run's roles read from the settings (roles' {@code reference.conf}, sections
- * {@code model, data, train, rollout, ppo, placement}), checked once: every node parses the same
- * {@code --config} file and flags, so every role sees the same run. Errors name the flag.
+ * {@code model, data, train, rollout, ppo, placement, weight_sync}), checked once and grouped by what
+ * uses it: every node parses the same {@code --config} file and flags, so every role sees the same run.
+ * Errors name the flag.
  *
+ * @param models the policy, reference, reward sources and critic, their dtype and threads
+ * @param prompts the prompt sets and how many iterations they make
  * @param experience rollout and advantage settings (algorithms.md §7)
  * @param update policy and critic update settings (§8)
- * @param promptsPerIteration P [rollout_batch_size]
- * @param maxStaleness how many versions a batch may lag the trainer (0 = synchronous)
+ * @param kl the KL coefficient's controller (§9)
+ * @param run the loop's own settings: outputs, seed, staleness, timeouts
+ * @param resilience checkpoints, resume and recovery
  * @param weightSync the {@code rlhf.weight_sync} section (transport, windows, timeouts)
  */
-public record PpoSettings(Path pretrain, Path refPretrain, List<Path> rewardPretrain, Path criticPretrain,
-    List<String> rewardFunctions, RejectionSampler.Combine rewardCombine, double[] rewardWeights,
-    boolean normalizeReward, ScalarType dtype, int threads, Devices devices, DataOptions prompts,
-    DataOptions evalPrompts, int promptMaxLen, int promptsPerIteration, int numEpisodes, int maxIterations,
-    ExperienceMaker.Options experience, PpoUpdater.Options update, AdamW.Options adam, double initKlCoef,
-    Double klTarget, double klHorizon, int freezingActorSteps, int maxStaleness, Path savePath, int saveSteps,
-    int evalSteps, long seed, boolean saveBf16, Duration roleTimeout, Config weightSync) {
+public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Options experience, PpoUpdater.Options update,
+    AdamW.Options adam, Kl kl, Run run, Devices devices, Resilience resilience, Config weightSync) {
+
+  /**
+   * The models of the run.
+   *
+   * @param rewardWeights one weight per reward source (reward models first), or null
+   * @param normalizeReward apply each reward model's stored mean/std
+   */
+  public record Models(Path pretrain, Path refPretrain, List<Path> rewardPretrain, Path criticPretrain,
+      List<String> rewardFunctions, RejectionSampler.Combine rewardCombine, double[] rewardWeights,
+      boolean normalizeReward, ScalarType dtype, int threads) {}
+
+  /**
+   * The prompts.
+   *
+   * @param eval the held-out prompts, or null
+   * @param maxLen prompt tokens kept (the last ones)
+   * @param perIteration P [rollout_batch_size]
+   */
+  public record Prompts(DataOptions train, DataOptions eval, int maxLen, int perIteration, int numEpisodes,
+      int maxIterations) {}
+
+  /** β: {@code init_kl_coef}, adaptive when {@code target} (KL*) is set, with horizon H. */
+  public record Kl(double initCoef, Double target, double horizon) {}
+
+  /**
+   * The loop.
+   *
+   * @param maxStaleness how many versions a batch may lag the trainer (0 = synchronous)
+   * @param roleTimeout how long a request to a role may go unanswered
+   */
+  public record Run(Path savePath, int saveSteps, int evalSteps, long seed, boolean saveBf16, int maxStaleness,
+      int freezingActorSteps, Duration roleTimeout) {}
+
+  /**
+   * Checkpoints and recovery (OpenRLHF's names in brackets).
+   *
+   * @param ckptPath where checkpoints go [ckpt_path; default save_path/checkpoints]; shared by every node
+   * @param maxCkptNum checkpoints kept [max_ckpt_num]
+   * @param loadCheckpoint resume from the newest complete checkpoint [load_checkpoint]
+   * @param saveHfCkpt also write the policy as a HuggingFace directory with each checkpoint [save_hf_ckpt]
+   * @param recoveryTimeout how long a run waits for a lost role, or a node for a lost supervisor
+   * @param stopTimeout how long a node stopped with TERM waits for the supervisor's last checkpoint
+   * @param fingerprint the maths-changing settings a resumed run must share with its checkpoint
+   */
+  public record Resilience(Path ckptPath, int maxCkptNum, boolean loadCheckpoint, boolean saveHfCkpt,
+      Duration recoveryTimeout, Duration stopTimeout, Map<String, String> fingerprint) {
+    public Resilience {
+      fingerprint = Map.copyOf(fingerprint);
+    }
+  }
 
   /** The device group of each role. */
   public record Devices(DeviceSpec actor, DeviceSpec critic, DeviceSpec rollout, DeviceSpec reference,
       DeviceSpec reward) {}
+
+  /**
+   * Settings that do not change a run's numbers, left out of the {@link Resilience#fingerprint}: where
+   * things are and go, how often to save or evaluate, how long the run is, threads, devices and timeouts.
+   */
+  static final Set<String> OPERATIONAL = Set.of("model.pretrain", "model.ref_pretrain", "model.reward_pretrain",
+      "model.device", "model.threads", "ppo.critic_pretrain", "ppo.prompt_data", "ppo.eval_prompt_data",
+      "ppo.eval_max_samples", "ppo.max_iterations", "ppo.num_episodes", "ppo.role_timeout_s", "ppo.recovery_timeout_s",
+      "ppo.stop_timeout_s", "train.save_path", "train.ckpt_path", "train.load_checkpoint", "train.max_ckpt_num",
+      "train.save_steps", "train.eval_steps", "train.logging_steps", "train.save_dtype", "train.save_hf_ckpt",
+      "rollout.output", "data.dataset", "data.eval_dataset");
+  private static final List<String> MATHS_SECTIONS = List.of("model", "data", "train", "rollout", "ppo", "algo");
 
   /** Reads and checks the settings. */
   public static PpoSettings from(TrainSettings s) {
@@ -87,19 +152,60 @@ public record PpoSettings(Path pretrain, Path refPretrain, List<Path> rewardPret
         s.number("train.adam_eps"), s.number("train.l2"));
     String kt = s.optString("ppo.kl_target");
     List<String> w = s.list("rollout.reward_weights");
-    return new PpoSettings(pretrain, ref == null ? pretrain : ref, rms, critic, functions,
+    Models models = new Models(pretrain, ref == null ? pretrain : ref, rms, critic, functions,
         RejectionSampler.Combine.valueOf(s.string("rollout.reward_combine").toUpperCase(Locale.ROOT)),
         w.isEmpty() ? null : w.stream().mapToDouble(Double::parseDouble).toArray(),
         s.bool("algo.normalize_reward"), s.bool("train.bf16") ? ScalarType.BFloat16 : ScalarType.Float,
-        s.integer("model.threads"), devices(s), promptData(s, "ppo.prompt_data", s.integer("data.max_samples")),
+        s.integer("model.threads"));
+    Prompts prompts = new Prompts(promptData(s, "ppo.prompt_data", s.integer("data.max_samples")),
         s.optString("ppo.eval_prompt_data") == null ? null
             : promptData(s, "ppo.eval_prompt_data", s.integer("ppo.eval_max_samples")),
         positive(s, "ppo.prompt_max_len"), positive(s, "ppo.rollout_batch_size"), positive(s, "ppo.num_episodes"),
-        s.integer("ppo.max_iterations"), exp, update, adam, initKl, kt == null ? null : Double.parseDouble(kt),
-        s.number("ppo.kl_horizon"), s.integer("ppo.freezing_actor_steps"), maxStaleness, s.path("train.save_path"),
-        s.integer("train.save_steps"), s.integer("train.eval_steps"), s.longValue("train.seed"),
-        s.string("train.save_dtype").startsWith("b"), Duration.ofSeconds(s.longValue("ppo.role_timeout_s")),
-        s.asConfig().withOnlyPath("rlhf.weight_sync"));
+        s.integer("ppo.max_iterations"));
+    Path savePath = s.path("train.save_path");
+    Run run = new Run(savePath, s.integer("train.save_steps"), s.integer("train.eval_steps"), s.longValue("train.seed"),
+        s.string("train.save_dtype").startsWith("b"), maxStaleness, s.integer("ppo.freezing_actor_steps"),
+        seconds(s, "ppo.role_timeout_s"));
+    return new PpoSettings(models, prompts, exp, update, adam,
+        new Kl(initKl, kt == null ? null : Double.parseDouble(kt), s.number("ppo.kl_horizon")), run, devices(s),
+        resilience(s, savePath), s.asConfig().withOnlyPath("rlhf.weight_sync"));
+  }
+
+  private static Resilience resilience(TrainSettings s, Path savePath) {
+    Path ckpt = s.optPath("train.ckpt_path");
+    int keep = s.integer("train.max_ckpt_num");
+    if (keep < 1) {
+      throw new IllegalArgumentException("--max_ckpt_num must be ≥ 1, got " + keep);
+    }
+    return new Resilience(ckpt == null ? savePath.resolve("checkpoints") : ckpt, keep, s.bool("train.load_checkpoint"),
+        s.bool("train.save_hf_ckpt"), seconds(s, "ppo.recovery_timeout_s"), seconds(s, "ppo.stop_timeout_s"),
+        fingerprint(s));
+  }
+
+  /** The maths-changing settings ({@code section.key → value}): everything but {@link #OPERATIONAL}. */
+  static Map<String, String> fingerprint(TrainSettings s) {
+    Config c = s.asConfig().getConfig("rlhf");
+    Map<String, String> out = new TreeMap<>();
+    for (String section : MATHS_SECTIONS) {
+      if (!c.hasPath(section)) {
+        continue;
+      }
+      c.getConfig(section).root().forEach((key, value) -> {
+        String path = section + "." + key;
+        if (!OPERATIONAL.contains(path)) {
+          out.put(path, value.unwrapped() == null ? "null" : String.valueOf(value.unwrapped()));
+        }
+      });
+    }
+    return out;
+  }
+
+  private static Duration seconds(TrainSettings s, String path) {
+    long v = s.longValue(path);
+    if (v < 1) {
+      throw new IllegalArgumentException("--" + path.substring(path.indexOf('.') + 1) + " must be ≥ 1, got " + v);
+    }
+    return Duration.ofSeconds(v);
   }
 
   private static PpoUpdater.Options updateOptions(TrainSettings s, int maxStaleness, double klLossCoef,
@@ -162,14 +268,24 @@ public record PpoSettings(Path pretrain, Path refPretrain, List<Path> rewardPret
     return v;
   }
 
-  /** The KL coefficient controller of §9: fixed, or adaptive when {@code kl_target} is set. */
+  /** The KL coefficient controller of §9 starting at {@code init_kl_coef}: fixed, or adaptive when {@code kl_target} is set. */
   public KlController klController() {
-    return klTarget == null ? KlController.fixed(initKlCoef) : KlController.adaptive(initKlCoef, klTarget, klHorizon);
+    return klController(kl.initCoef());
+  }
+
+  /** The same controller starting at β = {@code coef} (a resumed run's saved coefficient). */
+  public KlController klController(double coef) {
+    return kl.target() == null ? KlController.fixed(coef) : KlController.adaptive(coef, kl.target(), kl.horizon());
   }
 
   /** Whether the run needs a reference model (a KL term). */
   public boolean needsReference() {
-    return experience.klAsLoss() ? initKlCoef > 0 : (initKlCoef > 0 || klTarget != null);
+    return experience.klAsLoss() ? kl.initCoef() > 0 : (kl.initCoef() > 0 || kl.target() != null);
+  }
+
+  /** The stateful roles of the run: the policy, and the critic when the estimator uses one. */
+  public List<Role> statefulRoles() {
+    return needsCritic() ? List.of(Role.POLICY, Role.CRITIC) : List.of(Role.POLICY);
   }
 
   /** The weight-sync settings, with the Artery frame sizes of the node's actor system. */

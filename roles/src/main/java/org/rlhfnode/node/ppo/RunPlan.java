@@ -23,19 +23,19 @@ public record RunPlan(List<long[]> prompts, List<long[]> evalPrompts, int prompt
 
   /** Reads and tokenizes the prompt sets. */
   public static RunPlan load(PpoSettings s) {
-    try (HfTokenizer tokenizer = HfTokenizer.load(s.pretrain())) {
+    try (HfTokenizer tokenizer = HfTokenizer.load(s.models().pretrain())) {
       TokenizerView view = TokenizerView.of(tokenizer);
-      List<long[]> prompts = ids(MixedDataset.prompts(s.prompts(), view).train(), s.promptMaxLen());
-      List<long[]> eval = s.evalPrompts() == null ? List.of()
-          : ids(MixedDataset.prompts(s.evalPrompts(), view).train(), s.promptMaxLen());
-      int perEpisode = prompts.size() / s.promptsPerIteration();
+      List<long[]> prompts = ids(MixedDataset.prompts(s.prompts().train(), view).train(), s.prompts().maxLen());
+      List<long[]> eval = s.prompts().eval() == null ? List.of()
+          : ids(MixedDataset.prompts(s.prompts().eval(), view).train(), s.prompts().maxLen());
+      int perEpisode = prompts.size() / s.prompts().perIteration();
       if (perEpisode == 0) {
         throw new IllegalArgumentException("--prompt_data has " + prompts.size()
-            + " prompts, fewer than --rollout_batch_size " + s.promptsPerIteration());
+            + " prompts, fewer than --rollout_batch_size " + s.prompts().perIteration());
       }
-      long total = (long) perEpisode * s.numEpisodes();
-      int iterations = (int) (s.maxIterations() > 0 ? Math.min(total, s.maxIterations()) : total);
-      return new RunPlan(prompts, eval, s.promptsPerIteration(), iterations, s.seed());
+      long total = (long) perEpisode * s.prompts().numEpisodes();
+      int iterations = (int) (s.prompts().maxIterations() > 0 ? Math.min(total, s.prompts().maxIterations()) : total);
+      return new RunPlan(prompts, eval, s.prompts().perIteration(), iterations, s.run().seed());
     }
   }
 
@@ -46,6 +46,16 @@ public record RunPlan(List<long[]> prompts, List<long[]> evalPrompts, int prompt
       out.add(ids.length > maxLen ? Arrays.copyOfRange(ids, ids.length - maxLen, ids.length) : ids);
     }
     return out;
+  }
+
+  /** Data cursor: the pass over the prompts that iteration {@code it} (0-based) is in. */
+  public int episodeOf(int it) {
+    return it / (prompts.size() / promptsPerIteration);
+  }
+
+  /** Data cursor: iteration {@code it}'s first prompt within its pass's permutation. */
+  public int positionOf(int it) {
+    return (it % (prompts.size() / promptsPerIteration)) * promptsPerIteration;
   }
 
   /** The prompts of iteration {@code it} (0-based). */

@@ -13,6 +13,9 @@ import org.rlhfnode.runtime.algo.ppo.RolloutRows;
  * the same numbers.
  */
 public final class WireArrays {
+  /** Pad id of the rows; padding is masked out everywhere, any id in the vocabulary does. */
+  public static final long PAD = 0L;
+
   private WireArrays() {}
 
   /** The rows: sequences, masks, the sampler's log-probs and the truncation flags. */

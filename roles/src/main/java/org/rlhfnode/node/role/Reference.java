@@ -1,6 +1,7 @@
 package org.rlhfnode.node.role;
 
 import org.apache.pekko.actor.typed.Behavior;
+import org.rlhfnode.messages.Role;
 import org.rlhfnode.messages.ScorerCommand;
 import org.rlhfnode.messages.TensorMap;
 import org.rlhfnode.messages.TensorNames;
@@ -28,8 +29,8 @@ public final class Reference implements ScoringRole.Scoring {
 
   /** The role, loading {@code ref_pretrain} on its device group. */
   public static Behavior<ScorerCommand> create(PpoSettings s) {
-    return ScoringRole.create("reference", s.devices().reference().toString(),
-        () -> new Reference(ModelLoader.load(s.refPretrain(), s.devices().reference(), s.dtype()),
+    return ScoringRole.create(Role.REFERENCE, s.devices().reference().toString(),
+        () -> new Reference(ModelLoader.load(s.models().refPretrain(), s.devices().reference(), s.models().dtype()),
             s.experience().temperature(), s.experience().microRolloutBatchSize()));
   }
 

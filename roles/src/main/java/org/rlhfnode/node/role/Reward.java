@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.Behavior;
+import org.rlhfnode.messages.Role;
 import org.rlhfnode.messages.ScorerCommand;
 import org.rlhfnode.messages.TensorMap;
 import org.rlhfnode.messages.TensorNames;
@@ -48,22 +49,22 @@ public final class Reward implements ScoringRole.Scoring {
 
   /** The role, loading every reward model on its device group and instantiating every function. */
   public static Behavior<ScorerCommand> create(PpoSettings s) {
-    return ScoringRole.create("reward", s.devices().reward().toString(), () -> load(s));
+    return ScoringRole.create(Role.REWARD, s.devices().reward().toString(), () -> load(s));
   }
 
   static Reward load(PpoSettings s) {
-    List<RewardFunction> functions = s.rewardFunctions().stream().map(RewardFunction::load).toList();
+    List<RewardFunction> functions = s.models().rewardFunctions().stream().map(RewardFunction::load).toList();
     List<CausalLm> models = new ArrayList<>();
     List<RewardScorer> scorers = new ArrayList<>();
     try {
-      for (Path dir : s.rewardPretrain()) {
-        CausalLm rm = ModelLoader.load(dir, s.devices().reward(), s.dtype());
+      for (Path dir : s.models().rewardPretrain()) {
+        CausalLm rm = ModelLoader.load(dir, s.devices().reward(), s.models().dtype());
         models.add(rm);
         int micro = s.experience().microRolloutBatchSize();
-        scorers.add(s.normalizeReward() ? RewardScorer.forModelDir(rm, dir, micro) : new RewardScorer(rm, micro));
+        scorers.add(s.models().normalizeReward() ? RewardScorer.forModelDir(rm, dir, micro) : new RewardScorer(rm, micro));
       }
-      HfTokenizer tokenizer = functions.isEmpty() ? null : HfTokenizer.load(s.pretrain());
-      return new Reward(models, scorers, functions, tokenizer, s.rewardCombine(), s.rewardWeights());
+      HfTokenizer tokenizer = functions.isEmpty() ? null : HfTokenizer.load(s.models().pretrain());
+      return new Reward(models, scorers, functions, tokenizer, s.models().rewardCombine(), s.models().rewardWeights());
     } catch (RuntimeException e) {
       models.forEach(CausalLm::close);
       throw e;

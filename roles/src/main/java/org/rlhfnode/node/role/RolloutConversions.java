@@ -58,6 +58,6 @@ final class RolloutConversions {
       logProbs.add(r.logProbs());
       truncated[i] = r.finishReason() == FinishReason.LENGTH;
     }
-    return WireArrays.rows(RolloutRows.of(prompts, responses, logProbs, truncated, RolloutAssembly.PAD));
+    return WireArrays.rows(RolloutRows.of(prompts, responses, logProbs, truncated, WireArrays.PAD));
   }
 }

@@ -1,5 +1,7 @@
 package org.rlhfnode.node.role;
 
+import org.rlhfnode.node.actor.RoleErrors;
+import org.rlhfnode.node.actor.RoleExecutor;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -21,6 +23,11 @@ import org.rlhfnode.messages.GeneratedSequences;
 import org.rlhfnode.messages.RolloutCommand;
 import org.rlhfnode.messages.RolloutRejected;
 import org.rlhfnode.messages.RolloutRequest;
+import org.rlhfnode.messages.Role;
+import org.rlhfnode.messages.RoleStatus;
+import org.rlhfnode.messages.RollBack;
+import org.rlhfnode.messages.RolledBack;
+import org.rlhfnode.messages.StatusQuery;
 import org.rlhfnode.messages.WeightSyncMessage;
 import org.rlhfnode.messages.WeightVersionInstalled;
 import org.rlhfnode.messages.WireMessage;
@@ -43,13 +50,15 @@ import org.rlhfnode.runtime.transport.WeightPayload;
  * served either by the old version or by the new one, never by a half-loaded model. A replaced model
  * is closed once the generations that hold it have finished. New versions come from a model directory
  * ({@link InstallWeights}) or from a weight publisher through the worker's own {@link WeightReceiver}
- * child, which hands over only complete payloads ({@link InstallPayload}).
+ * child, which hands over only complete payloads ({@link InstallPayload}). After a {@link RollBack} (the
+ * run was restored from a checkpoint) it serves nothing until the restored version is installed, and
+ * accepts that version although it has seen newer ones.
  */
 public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
 
   /** Load the model in {@code modelDir} as weight version {@code version} and switch to it. */
   public record InstallWeights(long version, Path modelDir, ActorRef<InstallReply> replyTo)
-      implements RolloutCommand {
+      implements RolloutCommand.Local {
     /** Checks the fields. */
     public InstallWeights {
       Objects.requireNonNull(modelDir, "InstallWeights.modelDir");
@@ -58,13 +67,14 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   }
 
   /**
-   * Build weight version {@code payload.version()} from {@code payload} with the installed model's config
-   * and switch to it, then tell {@code replyTo}; refused (logged, no reply) unless the version is newer than
-   * every accepted one and a model is installed. Takes ownership of the payload. Local only: the payload is
-   * native memory; remote publishers reach the worker through its {@link WeightReceiver}.
+   * Build weight version {@code payload.version()} from {@code payload} with the config of the last model
+   * loaded and switch to it, then tell {@code replyTo}; the version installed already is acknowledged at
+   * once; an older one is refused (logged, no reply) unless it is the version a {@link RollBack} waits for.
+   * Takes ownership of the payload. Local only: the payload is native memory; remote publishers reach the
+   * worker through its {@link WeightReceiver}.
    */
   public record InstallPayload(WeightPayload payload, ActorRef<WeightVersionInstalled> replyTo)
-      implements RolloutCommand {
+      implements RolloutCommand.Local {
     /** Checks the fields. */
     public InstallPayload {
       Objects.requireNonNull(payload, "InstallPayload.payload");
@@ -94,11 +104,11 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   }
 
   private record GenerationDone(RolloutRequest request, Installed used, List<GenerationResult> results,
-      Throwable error) implements RolloutCommand {}
+      Throwable error) implements RolloutCommand.Local {}
 
   /** A finished load for {@code request} (an {@link InstallWeights} or an {@link InstallPayload}). */
   private record LoadDone(RolloutCommand request, long version, String source, CausalLm model, Throwable error)
-      implements RolloutCommand {}
+      implements RolloutCommand.Local {}
 
   /** A loaded model, its version and the generations that still use it. */
   private static final class Installed {
@@ -125,6 +135,12 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   private Installed installed;
   /** Highest version accepted for install so far (loading or installed); older installs are refused. */
   private long newestAccepted = NONE;
+  /** The version a {@link RollBack} waits for; nothing is served until it is installed. NONE: none. */
+  private long rollbackTo = NONE;
+  /** Config of the last model loaded, for building payloads; the executor's thread writes it. */
+  private volatile ModelConfig lastConfig;
+  private int generating;
+  private String runId = "";
 
   /** A worker with no weights and weight-sync defaults from {@code reference.conf}. */
   public static Behavior<RolloutCommand> create(Settings settings) {
@@ -156,6 +172,8 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   public Receive<RolloutCommand> createReceive() {
     return newReceiveBuilder()
         .onMessage(RolloutRequest.class, this::onGenerate)
+        .onMessage(RollBack.class, this::onRollBack)
+        .onMessage(StatusQuery.class, this::onStatus)
         .onMessage(GenerationDone.class, this::onGenerationDone)
         .onMessage(InstallWeights.class, this::onInstallWeights)
         .onMessage(InstallPayload.class, this::onInstallPayload)
@@ -165,15 +183,17 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   }
 
   private Behavior<RolloutCommand> onGenerate(RolloutRequest g) {
-    long current = installed == null ? NONE : installed.version;
+    long current = installed == null || rollbackTo != NONE ? NONE : installed.version;
     if (g.policyVersion() != current) {
-      String reason = installed == null ? "no weights installed"
+      String reason = rollbackTo != NONE ? "rolled back: waiting for weight version " + rollbackTo
+          : installed == null ? "no weights installed"
           : "stale version: requested " + g.policyVersion() + ", installed " + current;
       g.replyTo().tell(new RolloutRejected(g.requestId(), g.policyVersion(), current, reason));
       return this;
     }
     Installed used = installed;
     used.inFlight++;
+    generating++;
     List<GenerationRequest> requests = RolloutConversions.toRequests(g);
     CompletableFuture<List<GenerationResult>> future =
         CompletableFuture.supplyAsync(() -> new GenerationEngine(used.model).generate(requests), executor);
@@ -184,6 +204,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   private Behavior<RolloutCommand> onGenerationDone(GenerationDone done) {
     RolloutRequest g = done.request();
     done.used().inFlight--;
+    generating--;
     closeIfUnused(done.used());
     if (done.error() != null) {
       RoleErrors.warn(getContext().getLog(), "generation " + g.requestId() + " failed", done.error());
@@ -209,20 +230,46 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
 
   private Behavior<RolloutCommand> onInstallPayload(InstallPayload install) {
     WeightPayload payload = install.payload();
-    String refused = payload.version() <= newestAccepted
-        ? "version " + payload.version() + " is not newer than " + newestAccepted
-        : installed == null ? "no model is installed to take the config from" : null;
-    if (refused != null) {
-      getContext().getLog().warn("refusing weight payload {}: {}", payload, refused);
+    if (installed != null && rollbackTo == NONE && payload.version() == installed.version) {
+      install.replyTo().tell(new WeightVersionInstalled(payload.version(), receiverId, payload.totalBytes()));
+      payload.close(); // already serving exactly this version (a sync that overlapped a catch-up)
+      return this;
+    }
+    if (payload.version() <= newestAccepted) {
+      getContext().getLog().warn("refusing weight payload {}: version {} is not newer than {}", payload,
+          payload.version(), newestAccepted);
       payload.close();
       return this;
     }
-    ModelConfig config = installed.model.config();
     load(install, payload.version(), payload.toString(), () -> {
       try (payload) {
+        ModelConfig config = lastConfig;
+        if (config == null) {
+          throw new IllegalStateException("no model was loaded to take the config from");
+        }
         return payload.toModel(config, settings.device(), settings.dtype());
       }
     });
+    return this;
+  }
+
+  private Behavior<RolloutCommand> onRollBack(RollBack r) {
+    rollbackTo = r.version();
+    newestAccepted = r.version() - 1;
+    runId = r.runId();
+    getContext().getLog().info("rolled back for run {}: serving nothing until weight version {} is installed",
+        runId, r.version());
+    r.replyTo().tell(new RolledBack(r.requestId(), receiverId, r.version()));
+    return this;
+  }
+
+  private Behavior<RolloutCommand> onStatus(StatusQuery q) {
+    long current = installed == null || rollbackTo != NONE ? 0 : installed.version;
+    RoleStatus.State state = installed == null ? RoleStatus.State.STARTING
+        : rollbackTo != NONE ? RoleStatus.State.SYNCING_WEIGHTS
+        : generating > 0 ? RoleStatus.State.BUSY : RoleStatus.State.IDLE;
+    q.replyTo().tell(new RoleStatus(Role.ROLLOUT, receiverId, state, current, settings.device().toString(),
+        generating, "", runId));
     return this;
   }
 
@@ -232,6 +279,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     CompletableFuture<CausalLm> future = CompletableFuture.supplyAsync(() -> {
       CausalLm model = build.get();
       unclosed.add(model);
+      lastConfig = model.config();
       return model;
     }, executor);
     getContext().pipeToSelf(future, (model, error) -> new LoadDone(request, version, source, model, error));
@@ -252,6 +300,9 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     }
     Installed previous = installed;
     installed = new Installed(done.model(), done.version());
+    if (done.version() == rollbackTo) {
+      rollbackTo = NONE;
+    }
     if (previous != null) {
       previous.retired = true;
       closeIfUnused(previous);

@@ -1,5 +1,7 @@
 package org.rlhfnode.node.role;
 
+import org.rlhfnode.node.actor.RoleErrors;
+import org.rlhfnode.node.actor.RoleExecutor;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Supplier;
@@ -9,6 +11,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.rlhfnode.messages.Role;
 import org.rlhfnode.messages.RoleStatus;
 import org.rlhfnode.messages.ScoreFailed;
 import org.rlhfnode.messages.ScoreRequest;
@@ -36,28 +39,28 @@ public final class ScoringRole extends AbstractBehavior<ScorerCommand> {
     void close();
   }
 
-  private record Scored(ScoreRequest request, TensorMap result, Throwable error) implements ScorerCommand {}
+  private record Scored(ScoreRequest request, TensorMap result, Throwable error) implements ScorerCommand.Local {}
 
-  private final String role;
+  private final Role role;
   private final String device;
   private final ExecutorService executor;
   private final CompletableFuture<Scoring> scoring;
   private int inFlight;
 
   /**
-   * @param role the scorer name in replies and logs ({@code "reference"}, {@code "reward"})
+   * @param role the role it is (reference or reward), named in replies and logs
    * @param device the device group, for status replies
    * @param loader builds the scoring (loads models); runs on the role's thread
    */
-  public static Behavior<ScorerCommand> create(String role, String device, Supplier<Scoring> loader) {
+  public static Behavior<ScorerCommand> create(Role role, String device, Supplier<Scoring> loader) {
     return Behaviors.setup(ctx -> new ScoringRole(ctx, role, device, loader));
   }
 
-  private ScoringRole(ActorContext<ScorerCommand> ctx, String role, String device, Supplier<Scoring> loader) {
+  private ScoringRole(ActorContext<ScorerCommand> ctx, Role role, String device, Supplier<Scoring> loader) {
     super(ctx);
     this.role = role;
     this.device = device;
-    this.executor = RoleExecutor.create(role + "-" + ctx.getSelf().path().name());
+    this.executor = RoleExecutor.create(role.label() + "-" + ctx.getSelf().path().name());
     this.scoring = CompletableFuture.supplyAsync(loader, executor);
   }
 
@@ -97,7 +100,8 @@ public final class ScoringRole extends AbstractBehavior<ScorerCommand> {
         : scoring.isCompletedExceptionally() ? RoleStatus.State.FAILED
         : inFlight > 0 ? RoleStatus.State.BUSY : RoleStatus.State.IDLE;
     String detail = scoring.isCompletedExceptionally() ? RoleErrors.oneLine(scoring.handle((s, e) -> e).join()) : "";
-    q.replyTo().tell(new RoleStatus(role, getContext().getSelf().path().name(), state, 0, device, inFlight, detail));
+    q.replyTo().tell(new RoleStatus(role, getContext().getSelf().path().name(), state, 0, device, inFlight, detail,
+        ""));
     return this;
   }
 

@@ -1,5 +1,6 @@
 package org.rlhfnode.node.role;
 
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -9,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
+import java.util.function.Function;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -19,10 +21,14 @@ import org.rlhfnode.messages.CheckpointFailed;
 import org.rlhfnode.messages.CheckpointRequest;
 import org.rlhfnode.messages.CheckpointSaved;
 import org.rlhfnode.messages.ExperienceBatch;
+import org.rlhfnode.messages.RequestId;
+import org.rlhfnode.messages.RestoreFailed;
+import org.rlhfnode.messages.RestoreState;
 import org.rlhfnode.messages.RoleStatus;
 import org.rlhfnode.messages.ScoreFailed;
 import org.rlhfnode.messages.ScoreRequest;
 import org.rlhfnode.messages.ScoredExperience;
+import org.rlhfnode.messages.StateRestored;
 import org.rlhfnode.messages.StatusQuery;
 import org.rlhfnode.messages.SyncWeights;
 import org.rlhfnode.messages.TensorMap;
@@ -30,9 +36,14 @@ import org.rlhfnode.messages.TrainStep;
 import org.rlhfnode.messages.TrainStepDone;
 import org.rlhfnode.messages.TrainerCommand;
 import org.rlhfnode.messages.WeightsSynced;
+import org.rlhfnode.node.actor.RoleErrors;
+import org.rlhfnode.node.actor.RoleExecutor;
 import org.rlhfnode.node.ppo.WireArrays;
+import org.rlhfnode.node.sync.WeightSync;
 import org.rlhfnode.runtime.algo.ppo.Experience;
 import org.rlhfnode.runtime.algo.ppo.PpoUpdater;
+import org.rlhfnode.runtime.checkpoint.RunCheckpoints;
+import org.rlhfnode.runtime.io.CheckpointFormatException;
 
 /**
  * A training role — the policy trainer or the critic (see {@link Learner}). It answers scoring requests
@@ -40,33 +51,41 @@ import org.rlhfnode.runtime.algo.ppo.PpoUpdater;
  * {@link TrainStep} trains on exactly the listed batches: each batch is consumed once (a repeated batch
  * id is ignored, a step naming a consumed batch is refused), and a batch more than
  * {@code maxStaleness} versions behind the weights is refused. The policy trainer counts weight
- * versions (one per step) and publishes them to the rollout engines on {@link SyncWeights}. All model
- * work runs in arrival order on the role's own thread.
+ * versions (one per step) and publishes them to the rollout engines on {@link SyncWeights}. It writes
+ * its part of each checkpoint ({@link CheckpointRequest}) and puts its whole state back on
+ * {@link RestoreState}, after which it belongs to that run. All model work runs in arrival order on the
+ * role's own thread, where the loaded model lives.
  */
 public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
 
-  private record Trained(TrainStep step, List<String> batchIds, PpoUpdater.Metrics metrics, Throwable error)
-      implements TrainerCommand {}
+  private record Trained(TrainStep step, List<RequestId> batchIds, PpoUpdater.Metrics metrics, Throwable error)
+      implements TrainerCommand.Local {}
 
   private record Scored(ScoreRequest request, long version, TensorMap result, Throwable error)
-      implements TrainerCommand {}
+      implements TrainerCommand.Local {}
 
-  private record Saved(CheckpointRequest request, Path path, long bytes, Throwable error) implements TrainerCommand {}
+  private record Saved(CheckpointRequest request, Path path, String sha, long bytes, Throwable error)
+      implements TrainerCommand.Local {}
 
-  private record Published(SyncWeights request, WeightsSynced result) implements TrainerCommand {}
+  private record Published(SyncWeights request, WeightsSynced result) implements TrainerCommand.Local {}
+
+  private record Restored(RestoreState request, long version, Throwable error) implements TrainerCommand.Local {}
 
   private final Learner learner;
   private final int maxStaleness;
   private final String device;
   private final ExecutorService executor;
-  private final CompletableFuture<Learner.Loaded> loaded;
+  private final CompletableFuture<Void> loaded;
   private final WeightSync weightSync;
-  private final Map<String, ExperienceBatch> stash = new HashMap<>();
-  private final Set<String> consumed = new HashSet<>();
+  private final Map<RequestId, ExperienceBatch> stash = new HashMap<>();
+  private final Set<RequestId> consumed = new HashSet<>();
+  private Learner.Loaded current; // the role's thread only
   private TrainStep waiting;
   private boolean training;
+  private boolean restoring;
   private long version;
   private int inFlight;
+  private String runId = "";
 
   /**
    * @param learner what is trained (policy or critic) and how it loads
@@ -83,8 +102,13 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
     this.maxStaleness = maxStaleness;
     this.device = learner.device().toString();
     this.weightSync = weightSync;
-    this.executor = RoleExecutor.create(learner.role() + "-" + ctx.getSelf().path().name());
-    this.loaded = CompletableFuture.supplyAsync(learner::load, executor);
+    this.executor = RoleExecutor.create(learner.role().label() + "-" + ctx.getSelf().path().name());
+    this.loaded = CompletableFuture.runAsync(() -> current = learner.load(), executor);
+  }
+
+  /** Runs {@code work} on the loaded model, on the role's thread, after everything queued before it. */
+  private <T> CompletableFuture<T> onModel(Function<Learner.Loaded, T> work) {
+    return loaded.thenApplyAsync(v -> work.apply(current), executor);
   }
 
   @Override
@@ -99,6 +123,8 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
         .onMessage(Published.class, this::onPublished)
         .onMessage(CheckpointRequest.class, this::onCheckpoint)
         .onMessage(Saved.class, this::onSaved)
+        .onMessage(RestoreState.class, this::onRestore)
+        .onMessage(Restored.class, this::onRestored)
         .onMessage(StatusQuery.class, this::onStatus)
         .onSignal(PostStop.class, s -> onStop())
         .build();
@@ -106,10 +132,9 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
 
   private Behavior<TrainerCommand> onScore(ScoreRequest r) {
     inFlight++;
-    CompletableFuture<TensorMap> result =
-        loaded.thenApplyAsync(l -> l.score(WireArrays.rows(r.tensors())), executor);
     long at = version;
-    getContext().pipeToSelf(result, (map, error) -> new Scored(r, at, map, error));
+    getContext().pipeToSelf(onModel(l -> l.score(WireArrays.rows(r.tensors()))),
+        (map, error) -> new Scored(r, at, map, error));
     return this;
   }
 
@@ -141,7 +166,7 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
   private Behavior<TrainerCommand> onTrainStep(TrainStep step) {
     String refusal = refusal(step);
     if (refusal != null) {
-      step.replyTo().tell(TrainStepDone.failed(step, version, refusal));
+      step.replyTo().tell(TrainStepDone.failed(step, learner.role(), version, refusal));
       return this;
     }
     if (!stash.keySet().containsAll(step.batchIds())) {
@@ -150,26 +175,25 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
     }
     training = true;
     List<Experience> experiences = new ArrayList<>();
-    for (String id : step.batchIds()) {
+    for (RequestId id : step.batchIds()) {
       ExperienceBatch b = stash.remove(id);
       consumed.add(id);
       experiences.add(WireArrays.experience(b.tensors(), b.policyVersion()));
     }
-    CompletableFuture<PpoUpdater.Metrics> result =
-        loaded.thenApplyAsync(l -> l.train(experiences, step.iteration()), executor);
-    getContext().pipeToSelf(result, (m, error) -> new Trained(step, step.batchIds(), m, error));
+    getContext().pipeToSelf(onModel(l -> l.train(experiences, step.iteration())),
+        (m, error) -> new Trained(step, step.batchIds(), m, error));
     return this;
   }
 
   /** Why a step cannot run now, or null. */
   private String refusal(TrainStep step) {
-    if (training || waiting != null) {
-      return "a train step is already running";
+    if (training || waiting != null || restoring) {
+      return training || waiting != null ? "a train step is already running" : "the trainer is restoring its state";
     }
     if (learner.countsVersions() && step.policyVersion() != version) {
       return "version mismatch: the step expects weights " + step.policyVersion() + ", the trainer holds " + version;
     }
-    for (String id : step.batchIds()) {
+    for (RequestId id : step.batchIds()) {
       if (consumed.contains(id)) {
         return "batch " + id + " was already consumed";
       }
@@ -187,30 +211,31 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
     TrainStep step = done.step();
     if (done.error() != null) {
       RoleErrors.warn(getContext().getLog(), learner.role() + ": train step " + step.stepId() + " failed", done.error());
-      step.replyTo().tell(TrainStepDone.failed(step, version, RoleErrors.oneLine(done.error())));
+      step.replyTo().tell(TrainStepDone.failed(step, learner.role(), version, RoleErrors.oneLine(done.error())));
       return this;
     }
     if (learner.countsVersions()) {
       version++;
     }
-    step.replyTo().tell(new TrainStepDone(step.stepId(), step.iteration(), version, done.batchIds(),
+    step.replyTo().tell(new TrainStepDone(step.stepId(), learner.role(), step.iteration(), version, done.batchIds(),
         Learner.metrics(done.metrics()), ""));
     return this;
   }
 
   private Behavior<TrainerCommand> onSync(SyncWeights sync) {
-    if (weightSync == null) {
-      sync.replyTo().tell(WeightsSynced.failed(sync.version(), "none", learner.role() + " publishes no weights"));
-    } else if (sync.version() != version) {
-      sync.replyTo().tell(WeightsSynced.failed(sync.version(), weightSync.transport(),
-          "the trainer holds version " + version + ", not " + sync.version()));
-    } else {
-      CompletableFuture<WeightsSynced> result = loaded
-          .thenApplyAsync(l -> l.payload(version), executor)
-          .thenCompose(payload -> weightSync.publish(payload));
-      getContext().pipeToSelf(result, (r, error) -> new Published(sync, error == null ? r
-          : WeightsSynced.failed(sync.version(), weightSync.transport(), RoleErrors.oneLine(error))));
+    String refusal = weightSync == null ? learner.role() + " publishes no weights"
+        : training || restoring ? "the trainer is " + (training ? "training" : "restoring") + "; its weights are changing"
+        : sync.version() != version ? "the trainer holds version " + version + ", not " + sync.version() : null;
+    if (refusal != null) {
+      sync.replyTo().tell(WeightsSynced.failed(sync.version(), weightSync == null ? "none" : weightSync.transport(),
+          refusal));
+      return this;
     }
+    long v = version;
+    CompletableFuture<WeightsSynced> result = onModel(l -> l.payload(v))
+        .thenCompose(payload -> weightSync.publish(payload, sync.engines()));
+    getContext().pipeToSelf(result, (r, error) -> new Published(sync, error == null ? r
+        : WeightsSynced.failed(sync.version(), weightSync.transport(), RoleErrors.oneLine(error))));
     return this;
   }
 
@@ -220,35 +245,87 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
   }
 
   private Behavior<TrainerCommand> onCheckpoint(CheckpointRequest r) {
-    Path dir = Path.of(r.directory()).resolve(learner.role());
-    CompletableFuture<Long> bytes = loaded.thenApplyAsync(l -> l.save(dir), executor);
-    getContext().pipeToSelf(bytes, (n, error) -> new Saved(r, dir, n == null ? 0 : n, error));
+    Path dir = Path.of(r.directory()).resolve(learner.role().label());
+    long v = version;
+    String run = runId;
+    CompletableFuture<String> sha = onModel(l -> {
+      if (r.export()) {
+        l.export(dir);
+        return "";
+      }
+      return l.writePart(dir, RunCheckpoints.tag(r.iteration()), r.iteration(), v, run);
+    });
+    getContext().pipeToSelf(sha, (s, error) -> new Saved(r, dir, s, error == null ? Learner.bytesUnder(dir) : 0,
+        error));
     return this;
   }
 
   private Behavior<TrainerCommand> onSaved(Saved s) {
     CheckpointRequest r = s.request();
     if (s.error() != null) {
+      RoleErrors.warn(getContext().getLog(), learner.role() + ": writing " + s.path() + " failed", s.error());
       r.replyTo().tell(new CheckpointFailed(r.checkpointId(), learner.role(), RoleErrors.oneLine(s.error())));
     } else {
       r.replyTo().tell(new CheckpointSaved(r.checkpointId(), learner.role(), r.iteration(), version,
-          s.path().toString(), s.bytes()));
+          s.path().toString(), s.bytes(), s.sha()));
     }
+    return this;
+  }
+
+  private Behavior<TrainerCommand> onRestore(RestoreState r) {
+    restoring = true;
+    CompletableFuture<Long> restored = loaded.thenApplyAsync(v -> {
+      if (r.initial()) {
+        current.close();
+        current = learner.load();
+        return 0L;
+      }
+      return current.restore(Path.of(r.checkpoint()));
+    }, executor);
+    getContext().pipeToSelf(restored, (v, error) -> new Restored(r, v == null ? -1 : v, error));
+    return this;
+  }
+
+  private Behavior<TrainerCommand> onRestored(Restored done) {
+    restoring = false;
+    RestoreState r = done.request();
+    stash.clear();
+    consumed.clear();
+    waiting = null;
+    if (done.error() != null) {
+      Throwable cause = RoleErrors.root(done.error());
+      RestoreFailed.Cause why = cause instanceof CheckpointFormatException || cause instanceof UncheckedIOException
+          ? RestoreFailed.Cause.CORRUPT : cause instanceof IllegalArgumentException ? RestoreFailed.Cause.FOREIGN
+          : RestoreFailed.Cause.ERROR;
+      RoleErrors.warn(getContext().getLog(), learner.role() + ": restoring " + (r.initial() ? "the initial state"
+          : r.checkpoint()) + " failed", done.error());
+      r.replyTo().tell(new RestoreFailed(r.requestId(), learner.role(), RoleErrors.oneLine(done.error()), why));
+      return this;
+    }
+    version = done.version();
+    runId = r.runId();
+    getContext().getLog().info("{}: restored {} (weight version {}, run {})", learner.role(),
+        r.initial() ? "the initial state" : r.checkpoint(), version, runId);
+    r.replyTo().tell(new StateRestored(r.requestId(), learner.role(), version, r.checkpoint()));
     return this;
   }
 
   private Behavior<TrainerCommand> onStatus(StatusQuery q) {
     RoleStatus.State state = !loaded.isDone() ? RoleStatus.State.STARTING
         : loaded.isCompletedExceptionally() ? RoleStatus.State.FAILED
-        : training || inFlight > 0 ? RoleStatus.State.BUSY : RoleStatus.State.IDLE;
+        : training || inFlight > 0 || restoring ? RoleStatus.State.BUSY : RoleStatus.State.IDLE;
     String detail = loaded.isCompletedExceptionally() ? RoleErrors.oneLine(loaded.handle((l, e) -> e).join()) : "";
     q.replyTo().tell(new RoleStatus(learner.role(), getContext().getSelf().path().name(), state, version, device,
-        inFlight + (training ? 1 : 0), detail));
+        inFlight + (training ? 1 : 0), detail, runId));
     return this;
   }
 
   private Behavior<TrainerCommand> onStop() {
-    loaded.thenAcceptAsync(Learner.Loaded::close, executor);
+    loaded.thenRunAsync(() -> {
+      if (current != null) {
+        current.close();
+      }
+    }, executor);
     executor.shutdown();
     return this;
   }

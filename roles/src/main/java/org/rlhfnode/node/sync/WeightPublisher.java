@@ -20,7 +20,7 @@ import org.rlhfnode.messages.CollectiveRendezvous;
 import org.rlhfnode.messages.FrameTooLargeException;
 import org.rlhfnode.messages.WeightSyncMessage;
 import org.rlhfnode.messages.WireMessage;
-import org.rlhfnode.node.role.RoleExecutor;
+import org.rlhfnode.node.actor.RoleExecutor;
 import org.rlhfnode.node.sync.WeightSyncSettings.Transport;
 import org.rlhfnode.runtime.transport.WeightPayload;
 

@@ -22,7 +22,7 @@ import org.rlhfnode.messages.WeightChunkAck;
 import org.rlhfnode.messages.WeightSyncMessage;
 import org.rlhfnode.messages.WeightUpdate;
 import org.rlhfnode.messages.WeightVersionInstalled;
-import org.rlhfnode.node.role.RoleExecutor;
+import org.rlhfnode.node.actor.RoleExecutor;
 import org.rlhfnode.runtime.transport.GlooGroup;
 import org.rlhfnode.runtime.transport.PayloadBuffer;
 import org.rlhfnode.runtime.transport.WeightPayload;

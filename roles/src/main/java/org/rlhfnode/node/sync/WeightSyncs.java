@@ -2,15 +2,18 @@ package org.rlhfnode.node.sync;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.ActorPath;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.rlhfnode.messages.RolloutCommand;
 import org.rlhfnode.messages.WeightSyncMessage;
 import org.rlhfnode.messages.WeightsSynced;
-import org.rlhfnode.node.role.WeightSync;
 import org.rlhfnode.runtime.transport.WeightPayload;
 
 /**
@@ -44,7 +47,7 @@ public final class WeightSyncs implements WeightSync {
   }
 
   @Override
-  public CompletableFuture<WeightsSynced> publish(WeightPayload payload) {
+  public CompletableFuture<WeightsSynced> publish(WeightPayload payload, List<ActorRef<RolloutCommand>> engines) {
     long version = payload.version();
     // the whole transfer: every chunk's ack window and the install, with room for retries
     Duration timeout = settings.installTimeout().plus(settings.ackTimeout().multipliedBy(settings.maxRetries() + 1L))
@@ -53,16 +56,29 @@ public final class WeightSyncs implements WeightSync {
             system.receptionist(), replyTo -> Receptionist.find(WeightReceiver.KEY, replyTo), FIND_TIMEOUT,
             system.scheduler())
         .thenCompose(listing -> {
-          List<ActorRef<WeightSyncMessage>> receivers = List.copyOf(listing.getServiceInstances(WeightReceiver.KEY));
+          List<ActorRef<WeightSyncMessage>> receivers = receiversOf(listing, engines);
           if (receivers.isEmpty()) {
-            return CompletableFuture.completedFuture(
-                WeightsSynced.failed(version, transport(), "no rollout engine is registered to receive weights"));
+            return CompletableFuture.completedFuture(WeightsSynced.failed(version, transport(), engines.isEmpty()
+                ? "no rollout engine is registered to receive weights"
+                : "none of the engines " + engines.stream().map(e -> e.path().toString()).toList()
+                    + " has a registered weight receiver"));
           }
           return AskPattern.<WeightPublisher.Command, WeightPublisher.PublishReply>ask(publisher,
                   replyTo -> new WeightPublisher.Publish(payload, receivers, replyTo), timeout, system.scheduler())
               .thenApply(this::toSynced);
         }).toCompletableFuture();
     return result.whenComplete((r, e) -> payload.close());
+  }
+
+  /** The receivers listed, or only those of {@code engines} (a receiver is its engine's child). */
+  private static List<ActorRef<WeightSyncMessage>> receiversOf(Receptionist.Listing listing,
+      List<ActorRef<RolloutCommand>> engines) {
+    List<ActorRef<WeightSyncMessage>> all = List.copyOf(listing.getServiceInstances(WeightReceiver.KEY));
+    if (engines.isEmpty()) {
+      return all;
+    }
+    Set<ActorPath> wanted = engines.stream().map(ActorRef::path).collect(Collectors.toSet());
+    return all.stream().filter(r -> wanted.contains(r.path().parent())).toList();
   }
 
   private WeightsSynced toSynced(WeightPublisher.PublishReply reply) {

@@ -3,23 +3,23 @@ package org.rlhfnode.node.role;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.rlhfnode.node.cli.train.TrainSettings;
+import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.node.ppo.PpoSettings;
 
 /** PPO settings over the bundled tiny Llama and prompts, for role tests. */
-final class PpoTestSettings {
-  static final Path REPO = Path.of(System.getProperty("rlhf.repo"));
-  static final Path TINY = REPO.resolve("examples").resolve("tiny-llama");
-  static final Path PROMPTS = REPO.resolve("examples").resolve("data").resolve("prompts.jsonl");
+public final class PpoTestSettings {
+  public static final Path REPO = Path.of(System.getProperty("rlhf.repo"));
+  public static final Path TINY = REPO.resolve("examples").resolve("tiny-llama");
+  public static final Path PROMPTS = REPO.resolve("examples").resolve("data").resolve("prompts.jsonl");
 
   private PpoTestSettings() {}
 
   /** The tiny model as policy, reference, reward model and critic, saving to {@code save}; extra flags win. */
-  static PpoSettings of(Path save, String... extra) {
+  public static PpoSettings of(Path save, String... extra) {
     return PpoSettings.from(TrainSettings.parse(args(save, extra)));
   }
 
-  static List<String> args(Path save, String... extra) {
+  public static List<String> args(Path save, String... extra) {
     List<String> a = new ArrayList<>(List.of("--pretrain", TINY.toString(), "--reward_pretrain", TINY.toString(),
         "--prompt_data", PROMPTS.toString(), "--input_key", "input", "--save_path", save.toString(),
         "--rollout_batch_size", "2", "--n_samples_per_prompt", "2", "--generate_max_len", "4",

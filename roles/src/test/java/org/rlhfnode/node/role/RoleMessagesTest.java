@@ -1,5 +1,6 @@
 package org.rlhfnode.node.role;
 
+import org.rlhfnode.node.supervisor.Supervisor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
@@ -44,8 +45,9 @@ class RoleMessagesTest {
             kit.<RolloutWorker.InstallReply>createTestProbe().getRef()),
         new RolloutWorker.WeightsInstalled(4),
         new RolloutWorker.InstallRefused(4, 5, "version 4 is not newer than 5"),
-        new Supervisor.Outcome(12, 12, ""),
-        new Supervisor.Outcome(3, 3, "the policy role left the cluster"),
+        new Supervisor.Outcome(12, 12, "", 0),
+        new Supervisor.Stop(kit.<org.apache.pekko.Done>createTestProbe().getRef()),
+        new Supervisor.Outcome(3, 3, "ckpt_path holds checkpoints of an earlier run", 2),
         new WeightPublisher.Published(4, List.of("rollout-0"), 1 << 20, 0.5, "artery"),
         new WeightPublisher.PublishFailed(4, "rollout-0: no ack for chunk 3 after 3 resends"));
   }

@@ -1,5 +1,6 @@
 package org.rlhfnode.node.role;
 
+import org.rlhfnode.messages.RequestId;
 import org.rlhfnode.messages.RolloutRejected;
 import org.rlhfnode.messages.GeneratedSequences;
 import org.rlhfnode.messages.RolloutReply;
@@ -102,7 +103,7 @@ class RolloutWorkerTest {
 
   private GeneratedSequences generate(ActorRef<RolloutCommand> worker, long version) {
     TestProbe<RolloutReply> replies = kit.createTestProbe();
-    worker.tell(new RolloutRequest("g" + version, PROMPTS, GREEDY, version, replies.getRef()));
+    worker.tell(new RolloutRequest(new RequestId(0, (int) version, RequestId.Kind.GENERATE, 0), PROMPTS, GREEDY, version, replies.getRef()));
     return replies.expectMessageClass(GeneratedSequences.class, WAIT);
   }
 
@@ -110,7 +111,7 @@ class RolloutWorkerTest {
   void greedyContinuationMatchesGenerationEngine() {
     ActorRef<RolloutCommand> worker = workerWith(1, TINY);
     GeneratedSequences reply = generate(worker, 1);
-    assertEquals("g1", reply.requestId());
+    assertEquals(new RequestId(0, 1, RequestId.Kind.GENERATE, 0), reply.requestId());
     assertEquals(1, reply.policyVersion());
     assertEquals(1, reply.samplesPerPrompt());
     assertSameAs(direct(TINY), reply);
@@ -120,9 +121,9 @@ class RolloutWorkerTest {
   void rejectsRequestForStaleVersion() {
     ActorRef<RolloutCommand> worker = workerWith(3, TINY);
     TestProbe<RolloutReply> replies = kit.createTestProbe();
-    worker.tell(new RolloutRequest("old", PROMPTS, GREEDY, 2, replies.getRef()));
+    worker.tell(new RolloutRequest(RequestId.of(0, 1, RequestId.Kind.GENERATE), PROMPTS, GREEDY, 2, replies.getRef()));
     RolloutRejected rejected = replies.expectMessageClass(RolloutRejected.class, WAIT);
-    assertEquals("old", rejected.requestId());
+    assertEquals(RequestId.of(0, 1, RequestId.Kind.GENERATE), rejected.requestId());
     assertEquals(2, rejected.requestedVersion());
     assertEquals(3, rejected.installedVersion());
     assertTrue(rejected.reason().contains("stale"), rejected.reason());
@@ -133,7 +134,7 @@ class RolloutWorkerTest {
     ActorRef<RolloutCommand> worker =
         kit.spawn(RolloutWorker.create(CPU_F32), "rollout-" + ids.incrementAndGet());
     TestProbe<RolloutReply> replies = kit.createTestProbe();
-    worker.tell(new RolloutRequest("early", PROMPTS, GREEDY, 0, replies.getRef()));
+    worker.tell(new RolloutRequest(RequestId.of(0, 1, RequestId.Kind.GENERATE), PROMPTS, GREEDY, 0, replies.getRef()));
     RolloutRejected rejected = replies.expectMessageClass(RolloutRejected.class, WAIT);
     assertEquals(-1, rejected.installedVersion());
   }
@@ -149,14 +150,14 @@ class RolloutWorkerTest {
     TestProbe<RolloutReply> replies = kit.createTestProbe();
     TestProbe<InstallReply> installs = kit.createTestProbe();
     // Sent before the install: served by version 1, whose model stays open until this finishes.
-    worker.tell(new RolloutRequest("before", PROMPTS, GREEDY, 1, replies.getRef()));
+    worker.tell(new RolloutRequest(RequestId.of(0, 1, RequestId.Kind.GENERATE), PROMPTS, GREEDY, 1, replies.getRef()));
     worker.tell(new RolloutWorker.InstallWeights(2, v2Dir, installs.getRef()));
     GeneratedSequences before = replies.expectMessageClass(GeneratedSequences.class, WAIT);
     assertEquals(1, before.policyVersion());
     assertSameAs(direct(TINY), before);
     assertEquals(new WeightsInstalled(2), installs.expectMessageClass(WeightsInstalled.class, WAIT));
 
-    worker.tell(new RolloutRequest("stale", PROMPTS, GREEDY, 1, replies.getRef()));
+    worker.tell(new RolloutRequest(RequestId.of(0, 1, RequestId.Kind.GENERATE), PROMPTS, GREEDY, 1, replies.getRef()));
     RolloutRejected stale = replies.expectMessageClass(RolloutRejected.class, WAIT);
     assertEquals(2, stale.installedVersion());
 
@@ -185,7 +186,7 @@ class RolloutWorkerTest {
     ActorRef<RolloutCommand> worker = workerWith(1, TINY);
     TestProbe<RolloutReply> replies = kit.createTestProbe();
     SamplingParams sampling = new SamplingParams(1.0, 1.0, 0, MAX_NEW, 3, 11);
-    worker.tell(new RolloutRequest("group", PROMPTS, sampling, 1, replies.getRef()));
+    worker.tell(new RolloutRequest(RequestId.of(0, 1, RequestId.Kind.GENERATE), PROMPTS, sampling, 1, replies.getRef()));
     GeneratedSequences reply = replies.expectMessageClass(GeneratedSequences.class, WAIT);
     assertEquals(3, reply.samplesPerPrompt());
     assertEquals(PROMPTS.size() * 3, RolloutReplies.samples(reply).size());

@@ -1,5 +1,7 @@
 package org.rlhfnode.node.role;
 
+import org.rlhfnode.messages.RequestId;
+import org.rlhfnode.messages.Role;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -70,7 +72,7 @@ class ScoringRoleTest {
 
   private ScoreReply ask(ActorRef<ScorerCommand> role, RolloutRows rows) {
     TestProbe<ScoreReply> replies = kit.createTestProbe();
-    role.tell(new ScoreRequest("r1", 0, WireArrays.rows(rows), replies.getRef()));
+    role.tell(new ScoreRequest(RequestId.of(0, 1, RequestId.Kind.SCORE), 0, WireArrays.rows(rows), replies.getRef()));
     return replies.expectMessageClass(ScoreReply.class, WAIT);
   }
 
@@ -87,7 +89,7 @@ class ScoringRoleTest {
   void referenceLogProbsEqualADirectScoringPass() {
     PpoSettings s = PpoTestSettings.of(tmp, "--temperature", "0.7");
     ScoredExperience reply = (ScoredExperience) ask(kit.spawn(Reference.create(s), "reference"), rows(33));
-    assertEquals("reference", reply.scorer());
+    assertEquals(Role.REFERENCE, reply.scorer());
     try (CausalLm ref = ModelLoader.load(PpoTestSettings.TINY, DeviceSpec.CPU, ScalarType.Float)) {
       float[] direct = ScoringPass.logProbs(ref, rows(33), 0.7, 8);
       assertArrayEquals(direct, reply.tensors().require(TensorNames.REF_LOG_PROBS).toFloatArray(), 1e-6f);

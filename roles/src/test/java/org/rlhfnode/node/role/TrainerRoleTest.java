@@ -1,5 +1,6 @@
 package org.rlhfnode.node.role;
 
+import org.rlhfnode.messages.RequestId;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -65,28 +66,32 @@ class TrainerRoleTest {
         new boolean[] {false, false, true, false}, 0);
   }
 
+  private static RequestId id(int batch) {
+    return RequestId.of(0, batch, RequestId.Kind.BATCH);
+  }
+
   private ActorRef<TrainerCommand> spawn(Learner learner, int maxStaleness) {
     return kit.spawn(TrainerRole.create(learner, maxStaleness, null), "trainer-" + ids.incrementAndGet());
   }
 
   private float[] score(ActorRef<TrainerCommand> role, String name) {
     TestProbe<ScoreReply> replies = kit.createTestProbe();
-    role.tell(new ScoreRequest("s" + ids.incrementAndGet(), 0, WireArrays.rows(rows()), replies.getRef()));
+    role.tell(new ScoreRequest(RequestId.of(0, ids.incrementAndGet(), RequestId.Kind.SCORE), 0, WireArrays.rows(rows()), replies.getRef()));
     ScoredExperience s = replies.expectMessageClass(ScoredExperience.class, WAIT);
     return s.tensors().require(name).toFloatArray();
   }
 
   /** The experience of {@link #rows()} with lp_old from {@code policy} and fixed scores. */
-  private ExperienceBatch batch(PpoSettings s, ActorRef<TrainerCommand> policy, String id, long version) {
+  private ExperienceBatch batch(PpoSettings s, ActorRef<TrainerCommand> policy, RequestId id, long version) {
     RolloutRows rows = rows();
     Experience e = ExperienceMaker.assemble(s.experience(), KlController.fixed(0), rows,
         new double[] {1, 0, 0, 1}, score(policy, TensorNames.OLD_LOG_PROBS), null, null, version);
     return new ExperienceBatch(id, 0, version, WireArrays.experience(e));
   }
 
-  private TrainStepDone step(ActorRef<TrainerCommand> role, long version, String... batchIds) {
+  private TrainStepDone step(ActorRef<TrainerCommand> role, long version, RequestId... batchIds) {
     TestProbe<TrainStepDone> done = kit.createTestProbe();
-    role.tell(new TrainStep("step" + ids.incrementAndGet(), 0, version, List.of(batchIds), done.getRef()));
+    role.tell(new TrainStep(RequestId.of(0, ids.incrementAndGet(), RequestId.Kind.TRAIN), 0, version, List.of(batchIds), done.getRef()));
     return done.expectMessageClass(TrainStepDone.class, WAIT);
   }
 
@@ -108,17 +113,17 @@ class TrainerRoleTest {
   void trainsEachBatchExactlyOnceAndCountsVersions() {
     PpoSettings s = PpoTestSettings.of(tmp, "--advantage_estimator", "group_norm");
     ActorRef<TrainerCommand> policy = spawn(Learner.policy(s), 0);
-    ExperienceBatch b = batch(s, policy, "it0", 0);
+    ExperienceBatch b = batch(s, policy, id(0), 0);
     policy.tell(b);
     policy.tell(b); // delivered twice: kept once
-    TrainStepDone first = step(policy, 0, "it0");
+    TrainStepDone first = step(policy, 0, id(0));
     assertEquals("", first.error());
     assertEquals(1, first.policyVersion());
-    assertEquals(List.of("it0"), first.batchIds());
+    assertEquals(List.of(id(0)), first.batchIds());
     assertTrue(Double.isFinite(first.metrics().get("policy_loss")));
     assertEquals(1.0, first.metrics().get("optimizer_steps")); // 4 samples, train_batch_size 4, 1 epoch
     policy.tell(b); // a late copy of a consumed batch is ignored
-    TrainStepDone again = step(policy, 1, "it0");
+    TrainStepDone again = step(policy, 1, id(0));
     assertTrue(again.error().contains("already consumed"), again.error());
     assertEquals(1, again.policyVersion());
     float[] after = score(policy, TensorNames.OLD_LOG_PROBS);
@@ -130,16 +135,16 @@ class TrainerRoleTest {
   void refusesBatchesOlderThanMaxStalenessAndVersionMismatches() {
     PpoSettings s = PpoTestSettings.of(tmp, "--advantage_estimator", "group_norm");
     ActorRef<TrainerCommand> policy = spawn(Learner.policy(s), 1);
-    ExperienceBatch v0a = batch(s, policy, "a", 0);
-    ExperienceBatch v0b = batch(s, policy, "b", 0);
-    ExperienceBatch v0c = batch(s, policy, "c", 0);
+    ExperienceBatch v0a = batch(s, policy, id(1), 0);
+    ExperienceBatch v0b = batch(s, policy, id(2), 0);
+    ExperienceBatch v0c = batch(s, policy, id(3), 0);
     policy.tell(v0a);
     policy.tell(v0b);
     policy.tell(v0c);
-    assertEquals("", step(policy, 0, "a").error()); // staleness 0
-    assertTrue(step(policy, 0, "b").error().contains("version mismatch"));
-    assertEquals("", step(policy, 1, "b").error()); // staleness 1 ≤ max_staleness 1
-    TrainStepDone stale = step(policy, 2, "c"); // staleness 2
+    assertEquals("", step(policy, 0, id(1)).error()); // staleness 0
+    assertTrue(step(policy, 0, id(2)).error().contains("version mismatch"));
+    assertEquals("", step(policy, 1, id(2)).error()); // staleness 1 ≤ max_staleness 1
+    TrainStepDone stale = step(policy, 2, id(3)); // staleness 2
     assertTrue(stale.error().contains("2 versions old, more than max_staleness 1"), stale.error());
     assertEquals(2, stale.policyVersion());
   }
@@ -148,9 +153,9 @@ class TrainerRoleTest {
   void aStepWaitsForABatchStillOnItsWay() {
     PpoSettings s = PpoTestSettings.of(tmp, "--advantage_estimator", "group_norm");
     ActorRef<TrainerCommand> policy = spawn(Learner.policy(s), 0);
-    ExperienceBatch b = batch(s, policy, "late", 0);
+    ExperienceBatch b = batch(s, policy, id(4), 0);
     TestProbe<TrainStepDone> done = kit.createTestProbe();
-    policy.tell(new TrainStep("early", 0, 0, List.of("late"), done.getRef()));
+    policy.tell(new TrainStep(RequestId.of(0, 4, RequestId.Kind.TRAIN), 0, 0, List.of(id(4)), done.getRef()));
     done.expectNoMessage(Duration.ofMillis(300));
     policy.tell(b);
     assertEquals(1, done.expectMessageClass(TrainStepDone.class, WAIT).policyVersion());
@@ -165,14 +170,15 @@ class TrainerRoleTest {
     RolloutRows rows = rows();
     Experience e = ExperienceMaker.assemble(s.experience(), KlController.fixed(0), rows,
         new double[] {1, 0, 0, 1}, score(policy, TensorNames.OLD_LOG_PROBS), null, values, 0);
-    critic.tell(new ExperienceBatch("v", 0, 0, WireArrays.experience(e)));
-    TrainStepDone done = step(critic, 0, "v");
+    critic.tell(new ExperienceBatch(id(5), 0, 0, WireArrays.experience(e)));
+    TrainStepDone done = step(critic, 0, id(5));
     assertEquals("", done.error());
     assertEquals(0, done.policyVersion(), "the critic does not count policy versions");
     assertTrue(Double.isFinite(done.metrics().get("value_loss")));
     assertTrue(Double.isNaN(done.metrics().get("policy_loss")));
     TestProbe<CheckpointReply> saved = kit.createTestProbe();
-    critic.tell(new CheckpointRequest("c1", 0, 0, tmp.resolve("ckpt").toString(), saved.getRef()));
+    critic.tell(new CheckpointRequest(RequestId.of(0, 0, RequestId.Kind.CHECKPOINT), 0, 0,
+        tmp.resolve("ckpt").toString(), true, saved.getRef()));
     CheckpointSaved ok = saved.expectMessageClass(CheckpointSaved.class, WAIT);
     assertTrue(Files.isRegularFile(Path.of(ok.path()).resolve("model.safetensors")));
     assertTrue(ok.bytes() > 0);

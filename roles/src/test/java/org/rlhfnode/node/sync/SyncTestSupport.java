@@ -1,5 +1,6 @@
 package org.rlhfnode.node.sync;
 
+import org.rlhfnode.messages.RequestId;
 import org.rlhfnode.node.role.RolloutReplies;
 import org.rlhfnode.messages.GeneratedSequences;
 import org.rlhfnode.messages.RolloutReply;
@@ -91,7 +92,7 @@ final class SyncTestSupport {
   /** Asks {@code worker} for a greedy generation at {@code version}. */
   static RolloutReply generate(ActorTestKit kit, ActorRef<RolloutCommand> worker, long version) {
     TestProbe<RolloutReply> replies = kit.createTestProbe();
-    worker.tell(new RolloutRequest("g" + version, PROMPTS, GREEDY, version, replies.getRef()));
+    worker.tell(new RolloutRequest(new RequestId(0, (int) version, RequestId.Kind.GENERATE, 0), PROMPTS, GREEDY, version, replies.getRef()));
     return replies.receiveMessage(WAIT);
   }
 

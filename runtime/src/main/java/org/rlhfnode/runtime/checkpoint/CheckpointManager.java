@@ -2,20 +2,14 @@ package org.rlhfnode.runtime.checkpoint;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.regex.Pattern;
 import org.bytedeco.pytorch.Tensor;
 import org.rlhfnode.runtime.io.CheckpointFormatException;
 import org.rlhfnode.runtime.model.ModelSaver;
@@ -46,9 +40,6 @@ public final class CheckpointManager {
   public static final String OPTIMIZER_DIR = "optimizer";
   /** File of a checkpoint holding the {@link TrainingState}. */
   public static final String STATE_FILE = StateJson.FILE_NAME;
-  private static final String TMP_PREFIX = ".tmp-";
-  private static final String TRASH_PREFIX = ".trash-";
-  private static final Pattern TAG = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,199}");
   private static final Logger LOG = LoggerFactory.getLogger(CheckpointManager.class);
 
   /** Test seam: runs on the temporary directory after the data files are fsynced, before the manifest. */
@@ -57,8 +48,7 @@ public final class CheckpointManager {
     void run(Path tmpDir) throws IOException;
   }
 
-  private final Path root;
-  private final int maxCkptNum;
+  private final CheckpointRoot ckpts;
   private final long maxShardBytes;
   private BeforeManifest beforeManifest = tmpDir -> { };
 
@@ -73,14 +63,10 @@ public final class CheckpointManager {
    * @param maxShardBytes largest tensor data per safetensors file
    */
   public CheckpointManager(Path ckptRoot, int maxCkptNum, long maxShardBytes) {
-    this.root = Objects.requireNonNull(ckptRoot, "ckptRoot").toAbsolutePath().normalize();
-    if (maxCkptNum < 1) {
-      throw new IllegalArgumentException("max_ckpt_num must be ≥ 1, got " + maxCkptNum);
-    }
+    this.ckpts = new CheckpointRoot(ckptRoot, maxCkptNum, LOG);
     if (maxShardBytes <= 0) {
       throw new IllegalArgumentException("maxShardBytes must be > 0, got " + maxShardBytes);
     }
-    this.maxCkptNum = maxCkptNum;
     this.maxShardBytes = maxShardBytes;
   }
 
@@ -96,7 +82,7 @@ public final class CheckpointManager {
 
   /** The checkpoint root. */
   public Path root() {
-    return root;
+    return ckpts.root();
   }
 
   /**
@@ -111,55 +97,60 @@ public final class CheckpointManager {
    */
   public Path save(String tag, Map<String, Tensor> modelWeights, Map<String, Tensor> optimizerState,
       TrainingState state) {
-    checkTag(tag);
+    CheckpointRoot.checkName("checkpoint tag", tag);
     Objects.requireNonNull(modelWeights, "modelWeights");
     Objects.requireNonNull(optimizerState, "optimizerState");
     Objects.requireNonNull(state, "state");
-    Path tmp = root.resolve(TMP_PREFIX + tag + "-" + randomHex());
+    Path tmp = ckpts.hidden(CheckpointRoot.TMP_PREFIX, tag);
     try {
-      Files.createDirectories(root);
-      removeLeftovers();
-      CheckpointManifest manifest = writeContent(tmp, tag, modelWeights, optimizerState, state);
-      Path target = publish(tmp, tag);
+      Files.createDirectories(ckpts.root());
+      ckpts.removeLeftovers();
+      Files.createDirectory(tmp);
+      writeTrainerFiles(tmp, modelWeights, optimizerState, state, maxShardBytes);
+      CheckpointManifest manifest = seal(tmp, tag, state.step(), beforeManifest);
+      Path target = ckpts.root().resolve(tag);
+      Path trash = ckpts.publish(tmp, tag, CheckpointRoot.TRASH_PREFIX);
+      if (trash != null) {
+        DurableFiles.deleteTree(trash);
+      }
       LOG.info("saved checkpoint {} (step {}, {} files, {} bytes)", target, state.step(), manifest.files().size(),
           manifest.totalBytes());
-      rotate(target);
+      ckpts.rotate(target);
       return target;
     } catch (IOException e) {
-      deleteQuietly(tmp, e);
-      throw new UncheckedIOException("cannot save checkpoint " + root.resolve(tag) + ": " + e, e);
+      CheckpointRoot.deleteQuietly(tmp, e);
+      throw new UncheckedIOException("cannot save checkpoint " + ckpts.root().resolve(tag) + ": " + e, e);
     } catch (RuntimeException | Error e) {
-      deleteQuietly(tmp, e);
+      CheckpointRoot.deleteQuietly(tmp, e);
       throw e;
     }
   }
 
-  private static void checkTag(String tag) {
-    if (tag == null || !TAG.matcher(tag).matches()) {
-      throw new IllegalArgumentException("checkpoint tag '" + tag + "' must be 1-200 letters, digits, '_', '.' or '-'"
-          + " and not start with '.'");
-    }
+  /** Writes the trainer layout into the existing directory {@code dir}: model/, optimizer/ and the state file. */
+  static void writeTrainerFiles(Path dir, Map<String, Tensor> modelWeights, Map<String, Tensor> optimizerState,
+      TrainingState state, long maxShardBytes) throws IOException {
+    TensorFiles.write(dir.resolve(MODEL_DIR), modelWeights, maxShardBytes);
+    TensorFiles.write(dir.resolve(OPTIMIZER_DIR), optimizerState, maxShardBytes);
+    DurableFiles.writeNew(dir.resolve(STATE_FILE), StateJson.toBytes(state));
   }
 
-  /** Writes everything into {@code tmp}, fsyncs it all, then writes the manifest last. */
-  private CheckpointManifest writeContent(Path tmp, String tag, Map<String, Tensor> modelWeights,
-      Map<String, Tensor> optimizerState, TrainingState state) throws IOException {
-    Files.createDirectory(tmp);
-    TensorFiles.write(tmp.resolve(MODEL_DIR), modelWeights, maxShardBytes);
-    TensorFiles.write(tmp.resolve(OPTIMIZER_DIR), optimizerState, maxShardBytes);
-    DurableFiles.writeNew(tmp.resolve(STATE_FILE), StateJson.toBytes(state));
+  /**
+   * Fsyncs every file and directory under {@code dir}, runs {@code hook}, then writes and fsyncs
+   * {@code manifest.json} listing every file (sorted, '/'-separated) with its size and SHA-256.
+   */
+  static CheckpointManifest seal(Path dir, String tag, long step, BeforeManifest hook) throws IOException {
     List<CheckpointManifest.FileEntry> entries = new ArrayList<>();
-    for (Path rel : DurableFiles.regularFiles(tmp)) {
-      Path file = tmp.resolve(rel);
+    for (Path rel : DurableFiles.regularFiles(dir)) {
+      Path file = dir.resolve(rel);
       DurableFiles.fsyncFile(file);
       entries.add(new CheckpointManifest.FileEntry(slashed(rel), Files.size(file), DurableFiles.sha256(file)));
     }
-    DurableFiles.directories(tmp).forEach(DurableFiles::fsyncDirectory);
-    beforeManifest.run(tmp);
-    CheckpointManifest manifest = new CheckpointManifest(CheckpointManifest.FORMAT_VERSION, tag, state.step(),
+    DurableFiles.directories(dir).forEach(DurableFiles::fsyncDirectory);
+    hook.run(dir);
+    CheckpointManifest manifest = new CheckpointManifest(CheckpointManifest.FORMAT_VERSION, tag, step,
         Instant.now().toString(), entries);
-    DurableFiles.writeNew(tmp.resolve(CheckpointManifest.FILE_NAME), manifest.toBytes());
-    DurableFiles.fsyncDirectory(tmp);
+    DurableFiles.writeNew(dir.resolve(CheckpointManifest.FILE_NAME), manifest.toBytes());
+    DurableFiles.fsyncDirectory(dir);
     return manifest;
   }
 
@@ -168,71 +159,12 @@ public final class CheckpointManager {
   }
 
   /**
-   * Renames the finished directory to its tag. An existing checkpoint of that tag is moved aside
-   * first and put back if the rename fails, so a failed save never costs the earlier checkpoint.
-   */
-  private Path publish(Path tmp, String tag) throws IOException {
-    Path target = root.resolve(tag);
-    Path trash = null;
-    if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-      trash = root.resolve(TRASH_PREFIX + tag + "-" + randomHex());
-      Files.move(target, trash, StandardCopyOption.ATOMIC_MOVE);
-      LOG.warn("replacing existing checkpoint {}", target);
-    }
-    try {
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      if (trash != null) {
-        Files.move(trash, target, StandardCopyOption.ATOMIC_MOVE);
-      }
-      throw e;
-    }
-    DurableFiles.fsyncDirectory(root);
-    if (trash != null) {
-      DurableFiles.deleteTree(trash);
-    }
-    return target;
-  }
-
-  /** Deletes complete checkpoints beyond the newest {@code maxCkptNum}, never {@code justWritten}. */
-  private void rotate(Path justWritten) {
-    List<Candidate> complete = scan(false);
-    for (int i = maxCkptNum; i < complete.size(); i++) {
-      Path dir = complete.get(i).dir();
-      if (dir.equals(justWritten)) {
-        continue;
-      }
-      try {
-        Path trash = root.resolve(TRASH_PREFIX + dir.getFileName() + "-" + randomHex());
-        // Renamed first, so a crash mid-delete never leaves a half-deleted directory under a tag name.
-        Files.move(dir, trash, StandardCopyOption.ATOMIC_MOVE);
-        DurableFiles.deleteTree(trash);
-        LOG.info("deleted old checkpoint {} (max_ckpt_num {})", dir, maxCkptNum);
-      } catch (IOException | UncheckedIOException e) {
-        LOG.warn("cannot delete old checkpoint {}: {}", dir, e.getMessage());
-      }
-    }
-  }
-
-  /** Removes hidden directories of saves or deletions that a crash interrupted. */
-  private void removeLeftovers() throws IOException {
-    for (Path p : entries()) {
-      String name = p.getFileName().toString();
-      if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
-          && (name.startsWith(TMP_PREFIX) || name.startsWith(TRASH_PREFIX))) {
-        LOG.warn("removing {}, left by an interrupted checkpoint save or deletion", p);
-        DurableFiles.deleteTree(p);
-      }
-    }
-  }
-
-  /**
    * The newest complete checkpoint: a tag directory whose manifest is present and whose files all
    * match their recorded sizes and checksums. Leftover temporary directories, directories without a
    * manifest and checkpoints that fail verification are skipped, each with a WARN saying why.
    */
   public Optional<Path> latest() {
-    for (Candidate c : scan(true)) {
+    for (CheckpointRoot.Candidate c : ckpts.scan(true)) {
       try {
         CheckpointVerifier.verify(c.dir());
         return Optional.of(c.dir());
@@ -248,7 +180,7 @@ public final class CheckpointManager {
    * {@link #latest()} does; each checkpoint is verified once, by {@link #load}.
    */
   public Optional<LoadedCheckpoint> loadLatest() {
-    for (Candidate c : scan(true)) {
+    for (CheckpointRoot.Candidate c : ckpts.scan(true)) {
       try {
         return Optional.of(load(c.dir()));
       } catch (CheckpointFormatException | UncheckedIOException e) {
@@ -258,59 +190,6 @@ public final class CheckpointManager {
     return Optional.empty();
   }
 
-  /** A tag directory and its (parsed, not yet verified) manifest. */
-  private record Candidate(Path dir, CheckpointManifest manifest) {}
-
-  /** Checkpoint directories with a readable manifest, newest first (by step, then by tag). */
-  private List<Candidate> scan(boolean warn) {
-    List<Candidate> out = new ArrayList<>();
-    for (Path p : entriesOrEmpty()) {
-      String name = p.getFileName().toString();
-      if (!Files.isDirectory(p)) {
-        continue;
-      }
-      if (name.startsWith(".")) {
-        if (warn && (name.startsWith(TMP_PREFIX) || name.startsWith(TRASH_PREFIX))) {
-          LOG.warn("ignoring {}: temporary directory of a checkpoint save or deletion that did not finish", p);
-        }
-        continue;
-      }
-      Path manifest = p.resolve(CheckpointManifest.FILE_NAME);
-      if (!Files.isRegularFile(manifest)) {
-        if (warn) {
-          LOG.warn("ignoring {}: no {} (incomplete save)", p, CheckpointManifest.FILE_NAME);
-        }
-        continue;
-      }
-      try {
-        out.add(new Candidate(p, CheckpointManifest.read(manifest)));
-      } catch (CheckpointFormatException | UncheckedIOException e) {
-        if (warn) {
-          LOG.warn("ignoring {}: {}", p, e.getMessage());
-        }
-      }
-    }
-    out.sort(Comparator.comparingLong((Candidate c) -> c.manifest().step())
-        .thenComparing(c -> c.dir().getFileName().toString()).reversed());
-    return out;
-  }
-
-  private List<Path> entriesOrEmpty() {
-    try {
-      return Files.isDirectory(root) ? entries() : List.of();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot list " + root + ": " + e, e);
-    }
-  }
-
-  private List<Path> entries() throws IOException {
-    List<Path> out = new ArrayList<>();
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(root)) {
-      ds.forEach(out::add);
-    }
-    return out;
-  }
-
   /**
    * Reads a checkpoint after verifying it ({@link CheckpointVerifier#verify}).
    *
@@ -318,6 +197,11 @@ public final class CheckpointManager {
    * @throws UncheckedIOException if a file cannot be read
    */
   public LoadedCheckpoint load(Path dir) {
+    return loadVerified(dir);
+  }
+
+  /** {@link #load}, which needs no manager: also used for the trainer parts of {@link RunCheckpoints}. */
+  static LoadedCheckpoint loadVerified(Path dir) {
     Path abs = dir.toAbsolutePath().normalize();
     CheckpointManifest manifest = CheckpointVerifier.verify(abs);
     Path stateFile = abs.resolve(STATE_FILE);
@@ -331,17 +215,5 @@ public final class CheckpointManager {
     LOG.info("loaded checkpoint {} (step {}, {} weights, {} optimizer entries)", abs, state.step(), model.size(),
         optimizer.size());
     return new LoadedCheckpoint(abs, manifest, model, optimizer, state);
-  }
-
-  private static String randomHex() {
-    return Long.toHexString(ThreadLocalRandom.current().nextLong());
-  }
-
-  private static void deleteQuietly(Path dir, Throwable primary) {
-    try {
-      DurableFiles.deleteTree(dir);
-    } catch (UncheckedIOException e) {
-      primary.addSuppressed(e);
-    }
   }
 }

@@ -11,7 +11,8 @@ import org.rlhfnode.runtime.io.CheckpointFormatException;
  * Checks a checkpoint directory written by {@link CheckpointManager} against its
  * {@code manifest.json}: every listed file present with the recorded size and SHA-256, the training
  * state and both tensor directories listed, and no unlisted file inside the tensor directories (one
- * could change what is loaded). Verification reads every byte once.
+ * could change what is loaded). Other listed files (say an {@code hf/} copy of the weights in a
+ * {@link RunCheckpoints} part) are checked like the rest. Verification reads every byte once.
  */
 public final class CheckpointVerifier {
   private CheckpointVerifier() {}
@@ -23,21 +24,39 @@ public final class CheckpointVerifier {
    * @throws CheckpointFormatException one line naming the first file at fault and what is wrong
    */
   public static CheckpointManifest verify(Path dir) {
-    Path manifestFile = dir.resolve(CheckpointManifest.FILE_NAME);
-    if (!Files.isRegularFile(manifestFile)) {
-      throw new CheckpointFormatException(dir, "no " + CheckpointManifest.FILE_NAME + " (the save did not complete)");
-    }
-    CheckpointManifest manifest = CheckpointManifest.read(manifestFile);
-    checkListed(manifestFile, manifest);
+    CheckpointManifest manifest = readManifest(dir);
+    checkListed(dir.resolve(CheckpointManifest.FILE_NAME), manifest);
+    verifyFiles(dir, manifest);
     try {
-      for (CheckpointManifest.FileEntry f : manifest.files()) {
-        verifyFile(dir, f);
-      }
       checkNoUnlisted(dir, manifest);
     } catch (IOException e) {
       throw new UncheckedIOException(dir + ": cannot verify checkpoint: " + e, e);
     }
     return manifest;
+  }
+
+  /** Reads {@code dir/manifest.json}, which must exist; errors name the directory or the file. */
+  static CheckpointManifest readManifest(Path dir) {
+    Path manifestFile = dir.resolve(CheckpointManifest.FILE_NAME);
+    if (!Files.isRegularFile(manifestFile)) {
+      throw new CheckpointFormatException(dir, "no " + CheckpointManifest.FILE_NAME + " (the save did not complete)");
+    }
+    return CheckpointManifest.read(manifestFile);
+  }
+
+  /**
+   * Checks that every file {@code manifest} lists is present in {@code dir} with the recorded size and SHA-256.
+   *
+   * @throws CheckpointFormatException naming the first file at fault
+   */
+  static void verifyFiles(Path dir, CheckpointManifest manifest) {
+    try {
+      for (CheckpointManifest.FileEntry f : manifest.files()) {
+        verifyFile(dir, f);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(dir + ": cannot verify checkpoint: " + e, e);
+    }
   }
 
   private static void checkListed(Path manifestFile, CheckpointManifest manifest) {

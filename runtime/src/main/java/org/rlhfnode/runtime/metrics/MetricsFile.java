@@ -41,6 +41,20 @@ public final class MetricsFile {
     return rows;
   }
 
+  /**
+   * The text of the readable lines of {@code file} whose step is at most {@code lastStep}, in file order
+   * (a checkpoint keeps the metrics of the iterations it covers); an absent file has none.
+   */
+  public static List<String> linesThrough(Path file, long lastStep) {
+    List<String> out = new ArrayList<>();
+    for (Line line : lines(file)) {
+      if (line.row().step() <= lastStep) {
+        out.add(line.text());
+      }
+    }
+    return out;
+  }
+
   /** The readable lines of {@code file} with their text, in file order. */
   static List<Line> lines(Path file) {
     if (!Files.exists(file)) {

@@ -12,7 +12,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -92,6 +94,28 @@ public final class MetricsWriter implements AutoCloseable {
     }
     long last = kept.isEmpty() ? resumedStep : Math.max(resumedStep, kept.peekLast().row().step());
     return new MetricsWriter(file, last);
+  }
+
+  /**
+   * Reopens the metrics of a run restored from a checkpoint at {@code restoredStep}: the file becomes
+   * exactly the lines of {@code source} (the copy of {@code metrics.jsonl} the checkpoint holds) with a
+   * step ≤ {@code restoredStep}, so each step appears once whatever the crashed run had appended, and
+   * whichever machine the file is on. Rewritten atomically; logging continues after {@code restoredStep}.
+   * A null {@code source} (restoring the initial state) empties the file.
+   */
+  public static MetricsWriter restore(Path saveDir, Path source, long restoredStep) {
+    Path file = fileIn(saveDir);
+    List<MetricsFile.Line> kept = new ArrayList<>();
+    for (MetricsFile.Line line : source == null ? List.<MetricsFile.Line>of() : MetricsFile.lines(source)) {
+      if (line.row().step() <= restoredStep) {
+        kept.add(line);
+      }
+    }
+    int before = MetricsFile.lines(file).size();
+    rewrite(file, kept);
+    LOG.info("{}: restored {} line(s) through step {} from {} (the file had {})", file, kept.size(), restoredStep,
+        source, before);
+    return new MetricsWriter(file, kept.isEmpty() ? Long.MIN_VALUE : kept.get(kept.size() - 1).row().step());
   }
 
   private static Path fileIn(Path saveDir) {

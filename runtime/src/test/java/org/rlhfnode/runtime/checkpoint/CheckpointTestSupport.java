@@ -2,6 +2,9 @@ package org.rlhfnode.runtime.checkpoint;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
@@ -21,6 +24,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.function.Executable;
+import org.rlhfnode.runtime.io.CheckpointFormatException;
 import org.rlhfnode.runtime.tensor.NativeTensors;
 import org.rlhfnode.runtime.tensor.Tensors;
 import org.slf4j.LoggerFactory;
@@ -77,6 +82,21 @@ final class CheckpointTestSupport {
       assertArrayEquals(Tensors.shape(e.getValue()), Tensors.shape(got), e.getKey() + " shape");
       assertArrayEquals(bytes(e.getValue()), bytes(got), e.getKey() + " bytes");
     }
+  }
+
+  /** Flips the lowest bit of the file's last byte, keeping its size. */
+  static void flipLastByte(Path file) throws IOException {
+    byte[] b = Files.readAllBytes(file);
+    b[b.length - 1] ^= 0x01;
+    Files.write(file, b);
+  }
+
+  /** Asserts {@code load} fails with a one-line checksum error naming {@code file}. */
+  static void assertChecksumMismatch(Path file, Executable load) {
+    CheckpointFormatException e = assertThrows(CheckpointFormatException.class, load);
+    assertEquals(file, e.file());
+    assertTrue(e.getMessage().startsWith(file + ": SHA-256 mismatch"), e.getMessage());
+    assertFalse(e.getMessage().contains("\n"));
   }
 
   /** Non-hidden and hidden entries of {@code dir}, by name, sorted. */

@@ -1,5 +1,6 @@
 package org.rlhfnode.node.cli.train;
 
+import org.rlhfnode.node.settings.TrainSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

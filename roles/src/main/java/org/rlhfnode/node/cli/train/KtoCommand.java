@@ -1,5 +1,6 @@
 package org.rlhfnode.node.cli.train;
 
+import org.rlhfnode.node.settings.TrainSettings;
 import java.util.Map;
 import org.rlhfnode.runtime.algo.KtoLoss;
 import org.rlhfnode.runtime.algo.KtoObjective;

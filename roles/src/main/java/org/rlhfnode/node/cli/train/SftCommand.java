@@ -1,5 +1,6 @@
 package org.rlhfnode.node.cli.train;
 
+import org.rlhfnode.node.settings.TrainSettings;
 import java.util.List;
 import java.util.Map;
 import org.rlhfnode.runtime.algo.SftObjective;

@@ -1,5 +1,6 @@
 package org.rlhfnode.node.cli.train;
 
+import org.rlhfnode.node.settings.TrainSettings;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

@@ -1,5 +1,6 @@
 package org.rlhfnode.node.cli.train;
 
+import org.rlhfnode.node.settings.TrainSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

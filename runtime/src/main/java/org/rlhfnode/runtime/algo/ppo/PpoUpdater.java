@@ -123,6 +123,19 @@ public final class PpoUpdater {
     this.critic = critic;
   }
 
+  /** How many rollouts this updater has trained on; seeds the next one's mini-batch shuffles. */
+  public long updates() {
+    return updates;
+  }
+
+  /** Puts the update count back (a resumed run), so the next shuffles are those of the run that stopped. */
+  public void restoreUpdates(long count) {
+    if (count < 0) {
+      throw new IllegalArgumentException("update count must be ≥ 0, got " + count);
+    }
+    this.updates = count;
+  }
+
   /** {@link #update(Experience, boolean)} training the actor. */
   public Metrics update(Experience experience) {
     return update(experience, true);

@@ -1,0 +1,262 @@
+package org.rlhfnode.node.settings;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The settings of one {@code train} run, layered as flags > {@code --config} HOCON file >
+ * {@code reference.conf} defaults. A flag is either OpenRLHF's flat name
+ * ({@code --micro_train_batch_size 4}) or the dotted path ({@code --train.micro_train_batch_size 4});
+ * an unknown key, in a flag or in the file, is an error naming it.
+ */
+public final class TrainSettings {
+  private static final String ROOT = "rlhf";
+  private final Config config; // the resolved rlhf subtree
+  private final Config otherSections; // what the --config file holds beside rlhf { } (e.g. pekko { })
+
+  private TrainSettings(Config config, Config otherSections) {
+    this.config = config;
+    this.otherSections = otherSections;
+  }
+
+  /** Parses the arguments that follow {@code train <algo>}. */
+  public static TrainSettings parse(List<String> args) {
+    Config defaults = ConfigFactory.defaultReference().getConfig(ROOT);
+    Map<String, String> flatToPath = flatNames(defaults);
+    Map<String, Object> overrides = new LinkedHashMap<>();
+    Config file = ConfigFactory.empty();
+    Config others = ConfigFactory.empty();
+    for (int i = 0; i < args.size(); i++) {
+      String arg = args.get(i);
+      if (!arg.startsWith("--")) {
+        throw new IllegalArgumentException("unexpected argument '" + arg + "' (options look like --name value)");
+      }
+      String name = arg.substring(2);
+      String value = null;
+      int eq = name.indexOf('=');
+      if (eq >= 0) {
+        value = name.substring(eq + 1);
+        name = name.substring(0, eq);
+      }
+      if (name.equals("config")) {
+        value = value != null ? value : next(args, ++i, arg);
+        file = readFile(Path.of(value), defaults, flatToPath);
+        others = otherSections(Path.of(value));
+        continue;
+      }
+      String path = resolve(name, defaults, flatToPath);
+      boolean isBool = typeOf(defaults, path) == ConfigValueType.BOOLEAN;
+      if (value == null) {
+        boolean bare = i + 1 >= args.size() || args.get(i + 1).startsWith("--");
+        value = isBool && bare ? "true" : next(args, ++i, arg);
+      }
+      overrides.put(path, typed(path, value, defaults));
+    }
+    Config merged = ConfigFactory.parseMap(overrides, "command line").withFallback(file).withFallback(defaults).resolve();
+    return new TrainSettings(merged, others);
+  }
+
+  private static String next(List<String> args, int i, String flag) {
+    if (i >= args.size()) {
+      throw new IllegalArgumentException(flag + " needs a value");
+    }
+    return args.get(i);
+  }
+
+  /** Leaf name → dotted path, for every leaf whose name is unique across sections. */
+  private static Map<String, String> flatNames(Config defaults) {
+    Map<String, String> out = new TreeMap<>();
+    for (Map.Entry<String, ConfigValue> e : defaults.root().entrySet()) {
+      if (e.getValue().valueType() != ConfigValueType.OBJECT) {
+        continue;
+      }
+      for (String leaf : defaults.getConfig(e.getKey()).root().keySet()) {
+        out.put(leaf, e.getKey() + "." + leaf);
+      }
+    }
+    return out;
+  }
+
+  private static String resolve(String name, Config defaults, Map<String, String> flatToPath) {
+    String key = name.replace('-', '_');
+    if (key.contains(".") && defaults.hasPathOrNull(key) && !isSection(defaults, key)) {
+      return key;
+    }
+    String path = flatToPath.get(key);
+    if (path == null) {
+      throw new IllegalArgumentException("unknown option --" + name + " (see --help for the settings)");
+    }
+    return path;
+  }
+
+  private static boolean isSection(Config c, String path) {
+    return typeOf(c, path) == ConfigValueType.OBJECT;
+  }
+
+  /** The type of a default; keys that default to null take strings. */
+  private static ConfigValueType typeOf(Config c, String path) {
+    return c.getIsNull(path) ? ConfigValueType.STRING : c.getValue(path).valueType();
+  }
+
+  private static Object typed(String path, String raw, Config defaults) {
+    ConfigValueType type = typeOf(defaults, path);
+    try {
+      switch (type) {
+        case BOOLEAN:
+          if (!raw.equals("true") && !raw.equals("false")) {
+            throw new IllegalArgumentException();
+          }
+          return Boolean.parseBoolean(raw);
+        case NUMBER:
+          return raw.matches("-?\\d+") ? (Object) Long.parseLong(raw) : (Object) Double.parseDouble(raw);
+        case LIST:
+          return List.of(raw.split(","));
+        default:
+          return raw;
+      }
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--" + path + ": '" + raw + "' is not a valid " + type.name().toLowerCase());
+    }
+  }
+
+  private static Config readFile(Path file, Config defaults, Map<String, String> flatToPath) {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException(file + ": config file not found");
+    }
+    Config c;
+    try {
+      c = ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException(file + ": " + e.getMessage());
+    }
+    Config rooted = c.hasPath(ROOT) ? c.getConfig(ROOT) : c;
+    Config normalised = ConfigFactory.empty();
+    for (Map.Entry<String, ConfigValue> e : rooted.entrySet()) {
+      String path = defaults.hasPathOrNull(e.getKey()) ? e.getKey() : flatToPath.get(e.getKey());
+      if (path == null) {
+        throw new IllegalArgumentException(file + ": unknown key '" + e.getKey() + "'");
+      }
+      normalised = normalised.withValue(path, e.getValue());
+    }
+    return normalised;
+  }
+
+  /** A required string; the error names the flag. */
+  public String string(String path) {
+    String v = optString(path);
+    if (v == null || v.isBlank()) {
+      throw new IllegalArgumentException("--" + leaf(path) + " is required");
+    }
+    return v;
+  }
+
+  /** A string or null when unset. */
+  public String optString(String path) {
+    return config.getIsNull(path) ? null : config.getString(path);
+  }
+
+  /** A required path. */
+  public Path path(String path) {
+    return Path.of(string(path));
+  }
+
+  /** A path or null. */
+  public Path optPath(String path) {
+    String v = optString(path);
+    return v == null || v.isBlank() ? null : Path.of(v);
+  }
+
+  public int integer(String path) {
+    return config.getInt(path);
+  }
+
+  public long longValue(String path) {
+    return config.getLong(path);
+  }
+
+  public double number(String path) {
+    return config.getDouble(path);
+  }
+
+  public boolean bool(String path) {
+    return config.getBoolean(path);
+  }
+
+  /** A list given as a HOCON list or a comma-separated string; empty when unset. */
+  public List<String> list(String path) {
+    if (config.getIsNull(path)) {
+      return List.of();
+    }
+    if (config.getValue(path).valueType() == ConfigValueType.LIST) {
+      List<String> out = new ArrayList<>();
+      config.getList(path).forEach(v -> out.add(String.valueOf(v.unwrapped()).trim()));
+      return out;
+    }
+    List<String> out = new ArrayList<>();
+    for (String s : config.getString(path).split(",")) {
+      if (!s.isBlank()) {
+        out.add(s.trim());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The sections of the {@code --config} file outside {@code rlhf { }} (e.g. {@code pekko { }} for a node's
+   * actor system); empty without a file or when the file lists its settings without the {@code rlhf} root.
+   */
+  public Config otherSections() {
+    return otherSections;
+  }
+
+  private static Config otherSections(Path file) {
+    Config c = ConfigFactory.parseFile(file.toFile());
+    return c.hasPath(ROOT) ? c.withoutPath(ROOT) : ConfigFactory.empty();
+  }
+
+  /** The effective settings under their {@code rlhf} root, for readers of whole sections. */
+  public Config asConfig() {
+    return config.atPath(ROOT);
+  }
+
+  /** The effective settings as HOCON text, for the run directory. */
+  public String render() {
+    return config.root().render(com.typesafe.config.ConfigRenderOptions.defaults().setOriginComments(false).setJson(false));
+  }
+
+  private static String leaf(String path) {
+    return path.substring(path.lastIndexOf('.') + 1);
+  }
+
+  /** Every setting with its default, for {@code --help}. */
+  public static String describe() {
+    Config defaults = ConfigFactory.defaultReference().getConfig(ROOT);
+    StringBuilder sb = new StringBuilder();
+    for (Map.Entry<String, ConfigValue> e : new TreeMap<>(Map.copyOf(asMap(defaults))).entrySet()) {
+      sb.append(String.format("  --%-28s (or --%s)  default: %s%n", leaf(e.getKey()), e.getKey(),
+          e.getValue().render()));
+    }
+    return sb.toString();
+  }
+
+  private static Map<String, ConfigValue> asMap(Config c) {
+    Map<String, ConfigValue> m = new LinkedHashMap<>();
+    c.root().forEach((section, v) -> {
+      if (v.valueType() == ConfigValueType.OBJECT) {
+        c.getConfig(section).root().forEach((k, leafValue) -> m.put(section + "." + k, leafValue));
+      }
+    });
+    return m;
+  }
+}

@@ -1,0 +1,107 @@
+package org.rlhfnode.node.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.rlhfnode.runtime.io.DType;
+import org.rlhfnode.runtime.model.CausalLm;
+import org.rlhfnode.runtime.model.ModelLoader;
+import org.rlhfnode.runtime.model.ModelSaver;
+import org.rlhfnode.runtime.model.RewardHead;
+import org.rlhfnode.runtime.tensor.DeviceSpec;
+import org.rlhfnode.runtime.metrics.MetricsFile;
+import org.rlhfnode.runtime.metrics.MetricsRow;
+
+/**
+ * The same seeded PPO run (GAE: policy, critic, reference, reward) with every role in one JVM and as
+ * three JVMs on 127.0.0.1 — supervisor+trainer, rollout, reward+reference+critic — gives the same
+ * per-iteration rewards (with weights synced over Artery in one case and by Gloo in the other), and
+ * both end with exit code 0 and the trained models saved.
+ */
+class PpoClusterTest {
+  private static final Path REPO = Path.of(System.getProperty("rlhf.repo"));
+  private static final Path TINY = REPO.resolve("examples/tiny-llama");
+  private static final Duration LIMIT = Duration.ofMinutes(4);
+
+  @TempDir
+  Path tmp;
+
+  /** The tiny Llama with a (random) score head, as reward model. */
+  private Path rewardModel() {
+    Path dir = tmp.resolve("rm");
+    try (CausalLm rm = RewardHead.ensure(ModelLoader.load(TINY, DeviceSpec.CPU, ScalarType.Float), 7)) {
+      ModelSaver.save(rm, dir, DType.F32, ModelSaver.DEFAULT_SHARD_BYTES);
+    }
+    return dir;
+  }
+
+  private static List<String> run(Path save, Path rm, String... extra) {
+    List<String> a = new ArrayList<>(List.of("--pretrain", TINY.toString(), "--reward_pretrain", rm.toString(),
+        "--prompt_data", REPO.resolve("examples/data/ppo_prompts.jsonl").toString(), "--input_key", "input",
+        "--apply_chat_template", "--save_path", save.toString(), "--rollout_batch_size", "4",
+        "--n_samples_per_prompt", "2", "--generate_max_len", "8", "--advantage_estimator", "gae",
+        "--train_batch_size", "8", "--micro_train_batch_size", "4", "--actor_learning_rate", "1e-3",
+        "--critic_learning_rate", "1e-3", "--max_iterations", "3", "--threads", "1", "--temperature", "1.0"));
+    a.addAll(List.of(extra));
+    return a;
+  }
+
+  private static List<String> concat(List<String> a, String... b) {
+    List<String> out = new ArrayList<>(List.of(b));
+    out.addAll(a);
+    return out;
+  }
+
+  private static List<Double> rewards(Path save) {
+    List<Double> out = new ArrayList<>();
+    for (MetricsRow r : MetricsFile.read(save.resolve(MetricsFile.FILE_NAME))) {
+      out.add(r.get("reward_mean"));
+    }
+    return out;
+  }
+
+  @Test
+  void threeJvmsGiveTheRewardsOfOne() throws Exception {
+    Path rm = rewardModel();
+    Path one = tmp.resolve("one");
+    try (NodeProcess all = NodeProcess.start(tmp.resolve("all.log"), concat(run(one, rm), "--role", "all"))) {
+      assertEquals(0, all.waitFor(LIMIT), all.tail());
+    }
+    Path three = tmp.resolve("three");
+    int seed = NodeProcess.freePort();
+    String seedAddress = "127.0.0.1:" + seed;
+    // the one-JVM run moved weights over Artery, the three JVMs use a c10d Gloo broadcast
+    List<String> common = run(three, rm, "--weight_sync_transport", "gloo", "--gloo_port", "0");
+    try (NodeProcess sup = NodeProcess.start(tmp.resolve("sup.log"),
+            concat(common, "--role", "supervisor,trainer", "--port", String.valueOf(seed)));
+        NodeProcess rollout = NodeProcess.start(tmp.resolve("rollout.log"),
+            concat(common, "--role", "rollout", "--port", "0", "--seed", seedAddress));
+        NodeProcess scorers = NodeProcess.start(tmp.resolve("scorers.log"),
+            concat(common, "--role", "reward,reference,critic", "--port", "0", "--seed", seedAddress))) {
+      assertEquals(0, sup.waitFor(LIMIT), sup.tail());
+      assertEquals(0, rollout.waitFor(Duration.ofMinutes(1)), rollout.tail());
+      assertEquals(0, scorers.waitFor(Duration.ofMinutes(1)), scorers.tail());
+    }
+    List<Double> expected = rewards(one);
+    List<Double> actual = rewards(three);
+    assertEquals(3, expected.size());
+    assertEquals(expected.size(), actual.size());
+    for (int i = 0; i < expected.size(); i++) {
+      assertEquals(expected.get(i), actual.get(i), 1e-6, "iteration " + (i + 1) + ": " + expected + " vs " + actual);
+    }
+    for (Path save : List.of(one, three)) {
+      assertTrue(Files.isRegularFile(save.resolve("policy/model.safetensors")), save + " policy");
+      assertTrue(Files.isRegularFile(save.resolve("critic/model.safetensors")), save + " critic");
+      assertTrue(Files.isRegularFile(save.resolve("report.html")), save + " report");
+    }
+    assertEquals(3.0, MetricsFile.read(three.resolve(MetricsFile.FILE_NAME)).get(2).get("policy_version"));
+  }
+}
