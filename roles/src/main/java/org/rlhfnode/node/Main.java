@@ -11,7 +11,8 @@ public final class Main {
     // DJL phones home for metadata unless told otherwise before its first class loads.
     System.setProperty("ai.djl.offline", "true");
     System.setProperty("OPT_OUT_TRACKING", "true");
-    // before libtorch loads: its OpenMP runtime reads the wait policy once (see NativeEnvironment)
+    // before libtorch loads: its OpenMP runtime reads the wait policy once (see NativeEnvironment),
+    // and only the bundled libtorch may load, whatever the machine has installed (see NativeLibraries)
     org.rlhfnode.runtime.tensor.NativeEnvironment.prepare();
   }
 

@@ -19,6 +19,10 @@ import java.util.Map;
  * maximum and the trim threshold to 1 GiB keeps them in the heap (batch-32 prefill 1.85× faster,
  * half the system time). Skipped when the user set {@code MALLOC_MMAP_THRESHOLD_} or
  * {@code MALLOC_TRIM_THRESHOLD_}.
+ *
+ * <p>Last, it loads the bundled libtorch through {@link NativeLibraries#load()}, after the variables
+ * above are set (libgomp reads {@code OMP_WAIT_POLICY} when it loads) and before any libtorch class
+ * can let JavaCPP load it in an order that picks up a system libtorch (see {@link NativeLibraries}).
  */
 public final class NativeEnvironment {
   /** Variables set when absent, and their values. */
@@ -40,11 +44,20 @@ public final class NativeEnvironment {
     int mallopt(int param, int value);
   }
 
-  /** Sets the defaults that are not already set; idempotent; returns false if libc is unreachable. */
+  /**
+   * Sets the defaults that are not already set, then loads the bundled native libraries; idempotent;
+   * returns false if libc is unreachable (the libraries are loaded all the same).
+   */
   public static synchronized boolean prepare() {
     if (prepared) {
       return true;
     }
+    prepared = setDefaults();
+    NativeLibraries.load();
+    return prepared;
+  }
+
+  private static boolean setDefaults() {
     try {
       LibC libc = Native.load("c", LibC.class);
       DEFAULTS.forEach((name, value) -> libc.setenv(name, value, 0));
@@ -52,7 +65,6 @@ public final class NativeEnvironment {
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
         libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES);
       }
-      prepared = true;
       return true;
     } catch (UnsatisfiedLinkError e) {
       return false;
