@@ -1,6 +1,7 @@
 package org.rlhfnode.node.ppo;
 
 import com.typesafe.config.Config;
+import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -193,11 +194,34 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
       c.getConfig(section).root().forEach((key, value) -> {
         String path = section + "." + key;
         if (!OPERATIONAL.contains(path)) {
-          out.put(path, value.unwrapped() == null ? "null" : String.valueOf(value.unwrapped()));
+          out.put(path, canonical(value.unwrapped()));
         }
       });
     }
     return out;
+  }
+
+  /**
+   * One spelling per value, whether it came from a flag (typed) or a file (text): numbers in plain decimal
+   * without trailing zeros ({@code 1e-3}, {@code 0.0010} → {@code 0.001}), lists and comma lists joined by
+   * commas.
+   */
+  static String canonical(Object value) {
+    if (value == null) {
+      return "null";
+    }
+    if (value instanceof List<?> list) {
+      return String.join(",", list.stream().map(PpoSettings::canonical).toList());
+    }
+    String text = String.valueOf(value).trim();
+    if (text.contains(",")) {
+      return canonical(List.of(text.split(",")));
+    }
+    try {
+      return new BigDecimal(text).stripTrailingZeros().toPlainString();
+    } catch (NumberFormatException e) {
+      return text;
+    }
   }
 
   private static Duration seconds(TrainSettings s, String path) {

@@ -129,6 +129,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
 
   private final Settings settings;
   private final String receiverId;
+  private final ActorRef<WeightSyncMessage> receiver;
   private final ExecutorService executor;
   /** Every loaded model not yet closed, so that stopping frees even one whose load finished too late. */
   private final Set<CausalLm> unclosed = ConcurrentHashMap.newKeySet();
@@ -162,8 +163,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     this.receiverId = context.getSelf().path().toStringWithAddress(context.getSystem().address());
     ActorRef<WeightReceiver.Deliver> deliveries = context.messageAdapter(WeightReceiver.Deliver.class,
         d -> new InstallPayload(d.payload(), d.replyTo()));
-    ActorRef<WeightSyncMessage> receiver =
-        context.spawn(WeightReceiver.create(receiverId, sync.glooTimeout(), deliveries), RECEIVER_NAME);
+    this.receiver = context.spawn(WeightReceiver.create(receiverId, sync.glooTimeout(), deliveries), RECEIVER_NAME);
     context.getSystem().receptionist().tell(Receptionist.register(WeightReceiver.KEY, receiver));
     this.executor = RoleExecutor.create("rollout-worker-" + context.getSelf().path().name());
   }
@@ -257,6 +257,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     rollbackTo = r.version();
     newestAccepted = r.version() - 1;
     runId = r.runId();
+    receiver.tell(new WeightReceiver.Reset()); // before the reply: the restored version's bytes come after it
     getContext().getLog().info("rolled back for run {}: serving nothing until weight version {} is installed",
         runId, r.version());
     r.replyTo().tell(new RolledBack(r.requestId(), receiverId, r.version()));

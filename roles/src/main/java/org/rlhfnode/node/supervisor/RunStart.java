@@ -126,9 +126,10 @@ final class RunStart extends AbstractBehavior<RunStart.Command> {
           + "; start the nodes of one run only", 2)));
       return;
     }
-    String runId = knownRunId.isEmpty() ? runIds.stream().findFirst().orElse("") : knownRunId;
-    CompletableFuture<Outcome> decided = CompletableFuture.supplyAsync(
-        () -> new Ready(StartDecision.decide(runId, loadCheckpoint, checkpoints, settings)), executor);
+    String clusterRunId = runIds.stream().findFirst().orElse("");
+    CompletableFuture<Outcome> decided = CompletableFuture.supplyAsync(() -> new Ready(knownRunId.isEmpty()
+        ? StartDecision.decide(clusterRunId, loadCheckpoint, checkpoints, settings)
+        : StartDecision.recover(knownRunId, checkpoints, settings)), executor);
     getContext().pipeToSelf(decided, (ok, error) -> new Decided(ok != null ? ok
         : error.getCause() instanceof StartDecision.Refused r ? new Refused(r.getMessage(), 2)
         : new Refused("cannot read the checkpoints under " + checkpoints.root() + ": " + RoleErrors.oneLine(error), 1)));

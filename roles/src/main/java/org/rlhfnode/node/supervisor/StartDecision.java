@@ -65,6 +65,11 @@ final class StartDecision {
     return new Plan(runId, candidates(checkpoints, runId, settings), "resuming run " + runId);
   }
 
+  /** Where run {@code runId} continues after it lost a stateful role: its newest usable checkpoint. */
+  static Plan recover(String runId, RunCheckpoints checkpoints, Map<String, String> settings) {
+    return new Plan(runId, candidates(checkpoints, runId, settings), "recovering run " + runId);
+  }
+
   /** The run of the newest checkpoint whose run part can be read. */
   private static String newestRunId(List<Path> complete) {
     List<String> problems = new ArrayList<>();

@@ -50,6 +50,13 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
     }
   }
 
+  /**
+   * From the owner, after a rollback: forget every version delivered, installed or being received, so the
+   * restored version (older than those, or equal to one of them) is received and handed over again.
+   * Local only.
+   */
+  public record Reset() implements WeightSyncMessage {}
+
   private record OwnerInstalled(WeightVersionInstalled installed) implements WeightSyncMessage {}
 
   private record CollectiveDone(WeightUpdate update, PayloadBuffer buffer, Throwable error)
@@ -100,6 +107,7 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
         .onMessage(CollectiveRendezvous.class, this::onRendezvous)
         .onMessage(CollectiveDone.class, this::onCollectiveDone)
         .onMessage(OwnerInstalled.class, this::onOwnerInstalled)
+        .onMessage(Reset.class, r -> onReset())
         .onSignal(PostStop.class, s -> onPostStop())
         .build();
   }
@@ -198,6 +206,19 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
     WeightVersionInstalled report = new WeightVersionInstalled(version, receiverId, m.installed().totalBytes());
     waiting.getOrDefault(version, List.of()).forEach(r -> r.tell(report));
     waiting.keySet().removeIf(v -> v <= version); // an older delivered version will never be installed now
+    return this;
+  }
+
+  private Behavior<WeightSyncMessage> onReset() {
+    delivered = NONE;
+    installed = NONE;
+    installedBytes = 0;
+    if (staging != null) {
+      staging.close();
+      staging = null;
+    }
+    waiting.clear();
+    rendezvous.clear();
     return this;
   }
 

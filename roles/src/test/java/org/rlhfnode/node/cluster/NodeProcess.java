@@ -45,6 +45,40 @@ final class NodeProcess implements AutoCloseable {
     return process.exitValue();
   }
 
+  /**
+   * Waits until the log has a line containing {@code text} (a run's progress), checking every 100 ms; fails
+   * after {@code timeout} or when the process exits first.
+   */
+  void awaitLine(String text, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!log().contains(text)) {
+      if (!process.isAlive() || System.nanoTime() > deadline) {
+        throw new AssertionError("no line with '" + text + "' in " + log + " (alive " + process.isAlive() + "):\n"
+            + tail());
+      }
+      process.waitFor(100, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Sends TERM (as Slurm or Ctrl-C would). */
+  void terminate() {
+    process.destroy();
+  }
+
+  /** The process id. */
+  long pid() {
+    return process.pid();
+  }
+
+  /** The whole log. */
+  String log() {
+    try {
+      return Files.exists(log) ? Files.readString(log) : "";
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
   /** The last lines of the log, for failure messages. */
   String tail() {
     try {
