@@ -58,7 +58,7 @@ final class InitModelCommand implements Callable<Integer> {
         kvHeads == 0 ? heads : kvHeads, headDim, rmsNormEps, ropeTheta, null, maxPositions, tie,
         f == ModelFamily.QWEN2, false, windowed ? slidingWindow : 0, moe ? experts : 0,
         moe ? expertsPerToken : 0, bosId, java.util.Arrays.stream(eosIds).boxed().toList(), null, ModelSaver.torchDtypeName(dtype));
-    ModelOptions.configureThreads(0);
+    org.rlhfnode.runtime.tensor.CpuThreads.configure(0);
     try (CausalLm model = ModelInit.random(config, seed, initStd, ScalarType.Float, DeviceSpec.CPU, scoreHead)) {
       ModelSaver.save(model, output, dtype, ModelSaver.DEFAULT_SHARD_BYTES);
     }

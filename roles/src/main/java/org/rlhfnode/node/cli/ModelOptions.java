@@ -5,6 +5,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelLoader;
+import org.rlhfnode.runtime.tensor.CpuThreads;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import picocli.CommandLine.Option;
 
@@ -27,20 +28,8 @@ public final class ModelOptions {
 
   /** Applies the thread setting and loads the model. */
   CausalLm load() {
-    configureThreads(threads);
+    CpuThreads.configure(threads);
     return ModelLoader.load(model, DeviceSpec.parse(device), parseDtype(dtype));
-  }
-
-  /** Sets libtorch's intra-op and OpenBLAS's thread counts (0 = all available cores). */
-  public static void configureThreads(int threads) {
-    if (threads < 0) {
-      throw new IllegalArgumentException("--threads must be >= 0, got " + threads);
-    }
-    int n = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-    torch.set_num_threads(n);
-    // libtorch's matrix products run in OpenBLAS, whose own thread pool ignores the line above: left at all
-    // cores, processes sharing a machine (one per role) oversubscribe it and spin against each other
-    org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(n);
   }
 
   /** float32 / fp32 / bfloat16 / bf16 to a libtorch type. */

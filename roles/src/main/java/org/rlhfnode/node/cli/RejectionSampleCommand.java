@@ -46,7 +46,7 @@ final class RejectionSampleCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     TrainSettings s = TrainSettings.parse(args);
-    ModelOptions.configureThreads(s.integer("model.threads"));
+    org.rlhfnode.runtime.tensor.CpuThreads.configure(s.integer("model.threads"));
     DeviceSpec device = DeviceSpec.parse(s.string("model.device"));
     Path policyDir = s.path("model.pretrain");
     Path output = s.path("rollout.output");

@@ -25,7 +25,11 @@ final class NodeChecks {
    * @throws IllegalArgumentException one line naming the flag and what is wrong
    */
   static void check(List<Role> roles, PpoSettings s) {
-    for (Role r : roles) {
+    // the reward models before the critic, which starts from the first of them unless --critic_pretrain says
+    for (Role r : List.of(Role.SUPERVISOR, Role.POLICY, Role.ROLLOUT, Role.REFERENCE, Role.REWARD, Role.CRITIC)) {
+      if (!roles.contains(r)) {
+        continue;
+      }
       switch (r) {
         case POLICY, ROLLOUT -> model("--pretrain", s.models().pretrain());
         case CRITIC -> {

@@ -38,7 +38,6 @@ import org.bytedeco.pytorch.global.torch;
 import org.rlhfnode.messages.Role;
 import org.rlhfnode.messages.RoleKeys;
 import org.rlhfnode.messages.RolloutCommand;
-import org.rlhfnode.node.cli.ModelOptions;
 import org.rlhfnode.node.ppo.PpoSettings;
 import org.rlhfnode.node.ppo.RunPlan;
 import org.rlhfnode.node.role.Learner;
@@ -49,6 +48,7 @@ import org.rlhfnode.node.role.TrainerRole;
 import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.node.supervisor.Supervisor;
 import org.rlhfnode.node.sync.WeightSyncs;
+import org.rlhfnode.runtime.tensor.CpuThreads;
 
 /**
  * One node of a PPO run: an actor system in the {@code rlhf} cluster running the roles it is given
@@ -75,7 +75,7 @@ public final class PpoNode {
     List<Role> mine = parseRoles(roles);
     PpoSettings settings = PpoSettings.from(ts);
     NodeChecks.check(mine, settings);
-    ModelOptions.configureThreads(settings.models().threads());
+    CpuThreads.configure(settings.models().threads());
     torch.manual_seed(settings.run().seed());
     boolean supervisor = mine.contains(Role.SUPERVISOR);
     RunPlan plan = supervisor ? RunPlan.load(settings) : null; // bad prompt data fails here, before joining

@@ -1,15 +1,11 @@
 package org.rlhfnode.node.supervisor;
 
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.EnumMap;
-import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -21,18 +17,11 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.rlhfnode.messages.Role;
-import org.rlhfnode.messages.RoleKeys;
-import org.rlhfnode.messages.RolloutCommand;
-import org.rlhfnode.messages.StatusQuery;
 import org.rlhfnode.messages.TrainerCommand;
 import org.rlhfnode.messages.WireMessage;
-import org.rlhfnode.node.actor.RoleErrors;
 import org.rlhfnode.node.actor.RoleExecutor;
 import org.rlhfnode.node.ppo.PpoSettings;
 import org.rlhfnode.node.ppo.RunPlan;
-import org.rlhfnode.runtime.algo.ppo.Experience;
-import org.rlhfnode.runtime.algo.ppo.ExperienceMaker;
-import org.rlhfnode.runtime.algo.ppo.KlController;
 import org.rlhfnode.runtime.checkpoint.RunCheckpoints;
 
 /**
@@ -42,19 +31,17 @@ import org.rlhfnode.runtime.checkpoint.RunCheckpoints;
  *     → Restoring (RestoreRun: trainers load a checkpoint or the initial state, engines roll back)
  *     → Running (iterations; a drained checkpoint every save_steps) → Finishing (export) → done
  *   Running ─policy or critic lost→ Recovering (wait ≤ recovery_timeout_s for a replacement) → Starting
- *   Running ─TERM→ stop starting work, finish the step in training, checkpoint, end (exit 143)
+ *   Running ─TERM→ no new rollouts, finish the step in training, checkpoint, end (exit 143)
  * </pre>
- * Each iteration's rollout and scoring is an {@link IterationRun} child; the supervisor assembles the
- * experience (with β as it stands after the previous iteration), trains the policy and critic, syncs the
- * new weights to every engine and logs the row ({@link RunLog}); {@link Pipeline} decides what may start.
- * A run lineage counts the restores; answers of an older lineage are ignored. An engine that joined and
- * holds older weights is synced before it gets work ({@link Trainers#catchUp}).
+ * The iterations themselves run in {@link IterationLoop}; checkpoints are {@link CheckpointRun} children.
+ * A run lineage counts the restores: every child and every answer carries it, and a new lineage stops
+ * the old one's children, so nothing from before a rollback is used after it.
  */
 public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
 
   /** The supervisor's mailbox. */
   public sealed interface Command permits Listed, FromStart, FromRestore, FromRun, FromCheckpoint, Trainers.Answer,
-      Assembled, Tick, Stop {}
+      IterationLoop.Assembled, Tick, Stop {}
 
   /**
    * How the run ended: {@code error} is empty on success; {@code exitCode} is the node's: 0, 1 (run error),
@@ -80,9 +67,6 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
 
   record FromCheckpoint(CheckpointRun.Outcome outcome) implements Command {}
 
-  private record Assembled(long lineage, int index, Experience experience, double observedKl, double beta,
-      Throwable error) implements Command {}
-
   private enum Tick implements Command { INSTANCE }
 
   private enum Phase { WAITING, STARTING, RESTORING, RUNNING, RECOVERING, FINISHING }
@@ -91,32 +75,26 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
   private static final long WAIT_LOG_NANOS = Duration.ofSeconds(10).toNanos();
 
   private final PpoSettings settings;
-  private final RunPlan plan;
   private final ActorRef<Outcome> outcome;
   private final ExecutorService executor;
   private final RunCheckpoints checkpoints;
   private final RunLog log;
-  private final Pipeline pipeline;
   private final RoleSet roles;
   private final Trainers trainers;
-  private final Evaluations evaluations;
-  private final Adapters adapters;
+  private final IterationLoop loop;
+  private final ActorRef<RunStart.Outcome> startReplies;
+  private final ActorRef<RestoreRun.Outcome> restoreReplies;
+  private final ActorRef<CheckpointRun.Outcome> checkpointReplies;
   private final List<ActorRef<Done>> stopWaiters = new ArrayList<>();
-  private final Map<Integer, ActorRef<IterationRun.Command>> children = new java.util.HashMap<>();
   private ActorRef<?> phaseChild;
   private ActorRef<CheckpointRun.Command> checkpointChild;
   private Phase phase = Phase.WAITING;
-  private KlController kl;
   private String runId = "";
   private long lineage = -1; // the first start makes it 0
   private boolean stopping;
   private long blockedSince;
   private long lastWaitLog;
   private long lostAt;
-
-  /** The actors the children answer to, made once. */
-  private record Adapters(ActorRef<RunStart.Outcome> start, ActorRef<RestoreRun.Outcome> restore,
-      ActorRef<IterationRun.Report> run, ActorRef<CheckpointRun.Outcome> checkpoint) {}
 
   /**
    * @param outcome told once, when the run ends
@@ -131,20 +109,17 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
   private Supervisor(ActorContext<Command> ctx, PpoSettings settings, RunPlan plan, ActorRef<Outcome> outcome) {
     super(ctx);
     this.settings = settings;
-    this.plan = plan;
     this.outcome = outcome;
     this.executor = RoleExecutor.create("supervisor");
     this.checkpoints = new RunCheckpoints(settings.resilience().ckptPath(), settings.resilience().maxCkptNum());
     this.log = new RunLog(settings.run().savePath(), plan.iterations(), ctx.getLog());
-    this.pipeline = new Pipeline(plan.iterations(), settings.run().maxStaleness(), settings.run().saveSteps());
     this.roles = new RoleSet(settings);
     this.trainers = new Trainers(ctx, settings);
-    this.evaluations = new Evaluations(plan.evalPrompts(), settings);
-    this.kl = settings.klController();
-    this.adapters = new Adapters(ctx.messageAdapter(RunStart.Outcome.class, FromStart::new),
-        ctx.messageAdapter(RestoreRun.Outcome.class, FromRestore::new),
-        ctx.messageAdapter(IterationRun.Report.class, FromRun::new),
-        ctx.messageAdapter(CheckpointRun.Outcome.class, FromCheckpoint::new));
+    this.loop = new IterationLoop(ctx, settings, plan, roles, trainers, log, executor,
+        ctx.messageAdapter(IterationRun.Report.class, FromRun::new));
+    this.startReplies = ctx.messageAdapter(RunStart.Outcome.class, FromStart::new);
+    this.restoreReplies = ctx.messageAdapter(RestoreRun.Outcome.class, FromRestore::new);
+    this.checkpointReplies = ctx.messageAdapter(CheckpointRun.Outcome.class, FromCheckpoint::new);
     ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, Listed::new);
     for (Role r : Role.values()) {
       r.key().ifPresent(k -> ctx.getSystem().receptionist().tell(Receptionist.subscribe(k, listings)));
@@ -160,9 +135,10 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
         .onMessage(Listed.class, this::onListed)
         .onMessage(FromStart.class, this::onStart)
         .onMessage(FromRestore.class, this::onRestore)
-        .onMessage(FromRun.class, this::onRun)
-        .onMessage(Assembled.class, this::onAssembled)
-        .onMessage(Trainers.Answer.class, this::onTrainers)
+        .onMessage(FromRun.class, m -> afterLoop(loop.onReport(m.report())))
+        .onMessage(IterationLoop.Assembled.class, a -> afterLoop(loop.onAssembled(a)))
+        .onMessage(Trainers.TrainDone.class, t -> t.lineage() == lineage ? afterLoop(loop.onTrained(t)) : this)
+        .onMessage(Trainers.SyncDone.class, this::onSynced)
         .onMessage(FromCheckpoint.class, this::onCheckpoint)
         .onMessage(Stop.class, this::onStopRequest)
         .onMessage(Tick.class, t -> onTick())
@@ -175,7 +151,7 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
   private Behavior<Command> onListed(Listed l) {
     roles.update(l.listing());
     Role lost = trainers.lostIn(roles);
-    if (lost != null && phase != Phase.WAITING && phase != Phase.STARTING && phase != Phase.RECOVERING) {
+    if (lost != null && (phase == Phase.RESTORING || phase == Phase.RUNNING || phase == Phase.FINISHING)) {
       return recover(lost);
     }
     return startIfReady();
@@ -189,7 +165,7 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
       phase = Phase.STARTING;
       phaseChild = getContext().spawnAnonymous(RunStart.create(runId, settings.resilience().loadCheckpoint(),
           roles.census(), settings.run().roleTimeout(), checkpoints, settings.resilience().fingerprint(), executor,
-          adapters.start()));
+          startReplies));
     }
     return this;
   }
@@ -198,7 +174,7 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
   private Behavior<Command> recover(Role lost) {
     lostAt = System.nanoTime();
     getContext().getLog().warn("the {} role left the cluster; pausing the run after iteration {} and waiting up to {} s"
-        + " for a node offering it (recovery_timeout_s)", lost, pipeline.trained(),
+        + " for a node offering it (recovery_timeout_s)", lost, loop.pipeline().trained(),
         settings.resilience().recoveryTimeout().toSeconds());
     if (stopping) {
       return end("stopped by TERM while the " + lost + " role was lost; resume with --load_checkpoint", 143);
@@ -211,17 +187,14 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
   /** Invalidates every answer in flight and stops every child. */
   private void newLineage() {
     lineage++;
-    children.values().forEach(getContext()::stop);
-    children.clear();
-    evaluations.clear().ifPresent(getContext()::stop);
-    if (checkpointChild != null) {
-      getContext().stop(checkpointChild);
-      checkpointChild = null;
+    loop.abandon(lineage);
+    for (ActorRef<?> child : java.util.Arrays.asList(checkpointChild, phaseChild)) {
+      if (child != null) {
+        getContext().stop(child);
+      }
     }
-    if (phaseChild != null) {
-      getContext().stop(phaseChild);
-      phaseChild = null;
-    }
+    checkpointChild = null;
+    phaseChild = null;
     trainers.clear();
   }
 
@@ -239,12 +212,10 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
     newLineage();
     phase = Phase.RESTORING;
     Map<Role, ActorRef<TrainerCommand>> use = new EnumMap<>(Role.class);
-    for (Role r : settings.statefulRoles()) {
-      use.put(r, roles.trainers(r).get(0));
-    }
+    settings.statefulRoles().forEach(r -> use.put(r, roles.trainers(r).get(0)));
     trainers.use(use);
     phaseChild = getContext().spawnAnonymous(RestoreRun.create(runId, lineage, p.candidates(), use, roles.engines(),
-        settings.run().roleTimeout(), adapters.restore()));
+        settings.run().roleTimeout(), restoreReplies));
     return this;
   }
 
@@ -258,241 +229,86 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
     }
     phaseChild = null;
     RunSnapshot snap = r.candidate() == null ? null : r.candidate().snapshot();
-    int done = snap == null ? 0 : snap.iteration();
-    if (snap != null && snap.promptCount() != plan.prompts().size()) {
+    if (snap != null && snap.promptCount() != loop.promptCount()) {
       return end(r.candidate().dir().resolve(RunSnapshot.PART).resolve(RunSnapshot.STATE_FILE) + ": the run had "
-          + snap.promptCount() + " prompts, this one has " + plan.prompts().size() + " (other --prompt_data?)", 2);
+          + snap.promptCount() + " prompts, this one has " + loop.promptCount() + " (other --prompt_data?)", 2);
     }
-    pipeline.restoredAt(done, r.policyVersion());
-    kl = snap == null ? settings.klController() : settings.klController(snap.klCoef());
-    log.restore(snap == null ? null : RunSnapshot.metricsOf(r.candidate().dir()), done,
+    loop.restoredAt(snap, r.policyVersion());
+    log.restore(snap == null ? null : RunSnapshot.metricsOf(r.candidate().dir()), snap == null ? 0 : snap.iteration(),
         snap == null ? 0 : snap.samplesTotal());
-    evaluations.restart(done);
     trainers.sync(lineage, Trainers.SyncKind.RESTORE, r.policyVersion(), -1);
     return this;
   }
 
-  // ---- the pipeline
+  // ---- running
 
-  /** Starts whatever the pipeline allows now. */
+  private Behavior<Command> afterLoop(String error) {
+    return error == null ? advance() : end(error, 1);
+  }
+
+  private Behavior<Command> onSynced(Trainers.SyncDone s) {
+    if (s.lineage() != lineage) {
+      return this;
+    }
+    String error = trainers.synced(s);
+    if (error != null) {
+      return end(error, 1);
+    }
+    if (s.ok()) {
+      loop.onSynced(s);
+      if (s.kind() == Trainers.SyncKind.RESTORE) {
+        phase = Phase.RUNNING;
+        getContext().getLog().info("run {} at iteration {}, weight version {}{}", runId, loop.pipeline().trained(),
+            s.version(), lostAt == 0 ? "" : String.format(Locale.ROOT, " (%.1f s after the loss)",
+                (System.nanoTime() - lostAt) / 1e9));
+        lostAt = 0;
+      }
+    }
+    return advance();
+  }
+
+  /** Starts whatever the run allows now, then a due checkpoint, the end, or the last export. */
   private Behavior<Command> advance() {
     if (phase != Phase.RUNNING) {
       return this;
     }
-    while (!stopping && pipeline.canStart() && roles.count(Role.ROLLOUT) > 0) {
-      startIteration(pipeline.start());
-    }
-    Iteration next = pipeline.toAssemble();
-    if (next != null) {
-      assemble(next);
-    }
-    Iteration ready = pipeline.toTrain();
-    if (ready != null && trainers.nothingQueued()) {
-      startTraining(ready);
-    }
-    trainers.catchUp(lineage, roles, pipeline);
-    if (!stopping) {
-      evaluations.next(lineage, pipeline.syncedVersion(), roles.engines()).ifPresent(p -> spawnRun(p, "eval"));
-    }
-    return checkpointOrFinish();
-  }
-
-  private void startIteration(int index) {
-    int chunks = Math.max(1, Math.min(roles.count(Role.ROLLOUT), plan.promptsPerIteration()));
-    Set<Role> scorers = new LinkedHashSet<>(List.of(Role.POLICY, Role.REWARD));
-    if (settings.needsReference() && (settings.experience().klAsLoss() || kl.value() > 0)) {
-      scorers.add(Role.REFERENCE);
-    }
-    if (settings.needsCritic()) {
-      scorers.add(Role.CRITIC);
-    }
-    ExperienceMaker.Options e = settings.experience();
-    long seed = settings.run().seed() * 1_000_003L + (long) index * 65_537L;
-    IterationRun.Plan p = new IterationRun.Plan(lineage, index, false, plan.promptsFor(index), chunks,
-        new org.rlhfnode.messages.SamplingParams(e.temperature(), e.topP(), e.topK(), e.generateMaxLen(),
-            e.samplesPerPrompt(), seed), pipeline.syncedVersion(), scorers, roles.engines(), settings.run().roleTimeout(),
-        Trainers.MAX_ATTEMPTS);
-    children.put(index, spawnRun(p, "iteration"));
-  }
-
-  private ActorRef<IterationRun.Command> spawnRun(IterationRun.Plan p, String what) {
-    ActorRef<IterationRun.Command> child = getContext().spawn(IterationRun.create(p, adapters.run()),
-        what + "-" + lineage + "-" + p.index());
-    if (p.evaluation()) {
-      evaluations.started(child);
-    }
-    return child;
-  }
-
-  private Behavior<Command> onRun(FromRun m) {
-    IterationRun.Report report = m.report();
-    if (report instanceof IterationRun.EngineBehind b) {
-      trainers.behind(b.engine(), b.installed(), b.wanted());
-      return advance();
-    }
-    if (report instanceof IterationRun.Failed f) {
-      if (f.lineage() != lineage) {
-        return this;
-      }
-      if (f.evaluation()) {
-        log.evaluated(evaluations.finished(), Double.NaN);
-        return advance();
-      }
-      return end("iteration " + (f.index() + 1) + ": " + f.error(), 1);
-    }
-    IterationRun.Scored s = (IterationRun.Scored) report;
-    if (s.lineage() != lineage) {
+    loop.advance(!stopping);
+    Pipeline p = loop.pipeline();
+    if (checkpointChild != null || !p.drained() || !loop.evaluationsIdle() || !log.writtenThrough(p.trained())) {
       return this;
     }
-    if (s.evaluation()) {
-      log.evaluated(evaluations.finished(), Evaluations.meanReward(s));
-      return advance();
-    }
-    children.remove(s.index());
-    pipeline.scored(new Iteration(s));
-    return advance();
-  }
-
-  private void assemble(Iteration it) {
-    pipeline.assembling(true);
-    double beta = kl.value(); // β after the previous iteration, whatever the staleness
-    long at = lineage;
-    CompletableFuture<Experience> e = CompletableFuture.supplyAsync(
-        () -> it.assemble(settings.experience(), beta), executor);
-    CompletableFuture<double[]> observed = e.thenApplyAsync(x -> new double[] {
-        ExperienceMaker.observedKl(settings.experience().klEstimator(), x)}, executor);
-    getContext().pipeToSelf(observed, (k, error) -> new Assembled(at, it.index(), error == null ? e.join() : null,
-        error == null ? k[0] : Double.NaN, beta, error));
-  }
-
-  private Behavior<Command> onAssembled(Assembled a) {
-    if (a.lineage() != lineage) {
-      return this;
-    }
-    pipeline.assembling(false);
-    if (a.error() != null) {
-      return end("iteration " + (a.index() + 1) + ": advantages failed: " + RoleErrors.oneLine(a.error()), 1);
-    }
-    Iteration it = pipeline.scoredAt(a.index());
-    if (it != null) {
-      it.assembled(a.experience(), a.observedKl(), a.beta());
-    }
-    return advance();
-  }
-
-  private void startTraining(Iteration it) {
-    pipeline.trainingStarted();
-    it.trainingStarted(pipeline.trainerVersion(), settings.statefulRoles());
-    trainers.train(lineage, it, pipeline.trainerVersion());
-  }
-
-  private Behavior<Command> onTrainers(Trainers.Answer a) {
-    if (a.lineage() != lineage) {
-      return this;
-    }
-    if (a instanceof Trainers.TrainDone t) {
-      return onTrained(t);
-    }
-    Trainers.SyncDone s = (Trainers.SyncDone) a;
-    String retry = trainers.synced(s);
-    if (retry != null) {
-      return end(retry, 1);
-    }
-    if (!s.ok()) {
-      return advance(); // resent or, for a catch-up, left to the next one
-    }
-    children.values().forEach(c -> c.tell(new IterationRun.Synced(s.version())));
-    evaluations.running().ifPresent(c -> c.tell(new IterationRun.Synced(s.version())));
-    switch (s.kind()) {
-      case RESTORE:
-        pipeline.synced(s.version(), null);
-        phase = Phase.RUNNING;
-        getContext().getLog().info("run {} at iteration {}, weight version {}{}", runId, pipeline.trained(),
-            s.version(), lostAt == 0 ? "" : String.format(java.util.Locale.ROOT, " (%.1f s after the loss)",
-                (System.nanoTime() - lostAt) / 1e9));
-        lostAt = 0;
-        break;
-      case REGULAR:
-        Iteration it = pipeline.scoredAt(s.index());
-        pipeline.synced(s.version(), it);
-        it.synced(s.synced().totalBytes());
-        boolean last = it.index() + 1 == plan.iterations();
-        log.iterationDone(it, s.version(), evaluations.due(it.index() + 1, last));
-        break;
-      default:
-        break;
-    }
-    return advance();
-  }
-
-  private Behavior<Command> onTrained(Trainers.TrainDone t) {
-    if (t.error() != null) {
-      return end("no answer from the " + t.role() + " role to the train step of iteration " + (t.index() + 1)
-          + " within role_timeout_s: " + RoleErrors.oneLine(t.error()), 1);
-    }
-    if (!t.done().ok()) {
-      return end("iteration " + (t.index() + 1) + ": the " + t.role() + " role's train step failed: "
-          + t.done().error(), 1);
-    }
-    if (t.role() == Role.POLICY) {
-      trainers.policyTrained(t.done().policyVersion());
-    }
-    Iteration it = pipeline.scoredAt(t.index());
-    if (!it.trained(t.role(), t.done().metrics())) {
-      return this;
-    }
-    pipeline.trainingDone(trainers.versionAfterTraining());
-    log.countSamples(it.batchSize());
-    kl.update(it.observedKl(), it.batchSize());
-    it.syncStarted();
-    trainers.sync(lineage, Trainers.SyncKind.REGULAR, pipeline.trainerVersion(), it.index());
-    return advance();
-  }
-
-  // ---- checkpoints, the end, and stopping
-
-  private Behavior<Command> checkpointOrFinish() {
-    if (checkpointChild != null || phase != Phase.RUNNING || !pipeline.drained() || !evaluations.idle()
-        || !log.writtenThrough(pipeline.trained())) {
-      return this;
-    }
-    if (pipeline.checkpointDue() || (stopping && pipeline.unsaved())) {
-      RunSnapshot snap = new RunSnapshot(runId, pipeline.trained(), pipeline.trainerVersion(), kl.value(),
-          log.samplesTotal(), plan.episodeOf(pipeline.trained()), plan.positionOf(pipeline.trained()),
-          plan.prompts().size(), settings.resilience().fingerprint());
-      checkpointChild = getContext().spawnAnonymous(CheckpointRun.create(lineage, checkpoints, snap, log.metricsFile(),
-          null, trainers.refs(), settings.run().roleTimeout(), executor, adapters.checkpoint()));
-      return this;
-    }
-    if (stopping) {
-      return end("stopped by TERM after iteration " + pipeline.trained() + "; resume with --load_checkpoint", 143);
-    }
-    if (pipeline.complete()) {
+    if (p.checkpointDue() || (stopping && p.unsaved())) {
+      checkpointChild = spawnCheckpoint(null);
+    } else if (stopping) {
+      return end("stopped by TERM after iteration " + p.trained() + "; resume with --load_checkpoint", 143);
+    } else if (p.complete()) {
       phase = Phase.FINISHING;
-      RunSnapshot snap = new RunSnapshot(runId, pipeline.trained(), pipeline.trainerVersion(), kl.value(),
-          log.samplesTotal(), 0, 0, plan.prompts().size(), Map.of());
-      checkpointChild = getContext().spawnAnonymous(CheckpointRun.create(lineage, checkpoints, snap, log.metricsFile(),
-          settings.run().savePath(), trainers.refs(), settings.run().roleTimeout(), executor, adapters.checkpoint()));
+      checkpointChild = spawnCheckpoint(settings.run().savePath());
     }
     return this;
   }
 
+  /** A checkpoint of the run now, or, with {@code exportDir}, the final models written there. */
+  private ActorRef<CheckpointRun.Command> spawnCheckpoint(java.nio.file.Path exportDir) {
+    return getContext().spawnAnonymous(CheckpointRun.create(lineage, checkpoints, loop.snapshot(runId),
+        log.metricsFile(), exportDir, trainers.refs(), settings.run().roleTimeout(), executor, checkpointReplies));
+  }
+
   private Behavior<Command> onCheckpoint(FromCheckpoint m) {
     CheckpointRun.Outcome o = m.outcome();
-    long at = o instanceof CheckpointRun.Committed c ? c.lineage() : ((CheckpointRun.Failed) o).lineage();
-    if (at != lineage) {
+    if (o instanceof CheckpointRun.Failed f) {
+      return f.lineage() != lineage ? this : end((f.export() ? "saving the final models"
+          : "checkpoint " + RunCheckpoints.tag(f.iteration())) + " failed: " + f.error(), 1);
+    }
+    CheckpointRun.Committed c = (CheckpointRun.Committed) o;
+    if (c.lineage() != lineage) {
       return this;
     }
     checkpointChild = null;
-    if (o instanceof CheckpointRun.Failed f) {
-      return end((f.export() ? "saving the final models" : "checkpoint " + RunCheckpoints.tag(f.iteration()))
-          + " failed: " + f.error(), 1);
-    }
-    CheckpointRun.Committed c = (CheckpointRun.Committed) o;
     if (c.export()) {
       return end("", 0);
     }
-    pipeline.checkpointed(c.iteration());
+    loop.pipeline().checkpointed(c.iteration());
     getContext().getLog().info("checkpoint {} committed", c.dir());
     return stopping ? end("stopped by TERM after checkpoint " + c.dir() + "; resume with --load_checkpoint", 143)
         : advance();
@@ -505,22 +321,16 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
     }
     stopping = true;
     getContext().getLog().warn("TERM: no new iterations; checkpointing after iteration {} once its training ends",
-        pipeline.trained());
+        loop.pipeline().trained());
     if (phase != Phase.RUNNING) {
       return phase == Phase.FINISHING ? this
           : end("stopped by TERM before the run resumed; resume with --load_checkpoint", 143);
     }
-    pipeline.dropUntrained().forEach(i -> {
-      ActorRef<IterationRun.Command> child = children.remove(i);
-      if (child != null) {
-        getContext().stop(child);
-      }
-    });
-    evaluations.clear().ifPresent(getContext()::stop);
-    log.flushWaiting();
+    loop.stopUntrained();
     return advance();
   }
 
+  /** While a role the run needs has no instance: say so every 10 s, give up after recovery_timeout_s. */
   private Behavior<Command> onTick() {
     List<Role> missing = roles.missing();
     if (missing.isEmpty() || phase == Phase.FINISHING) {
@@ -533,7 +343,6 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
       lastWaitLog = now;
     }
     Duration limit = settings.resilience().recoveryTimeout();
-    long waited = (now - blockedSince) / 1_000_000_000L;
     if (now - blockedSince > limit.toNanos()) {
       return end("no node offering the " + missing + " role(s) joined within recovery_timeout_s (" + limit.toSeconds()
           + " s)" + (checkpoints.complete().isEmpty() ? ""
@@ -542,21 +351,21 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
     if (now - lastWaitLog >= WAIT_LOG_NANOS) {
       lastWaitLog = now;
       getContext().getLog().warn("waiting for a node offering the {} role(s): {} s of recovery_timeout_s {}", missing,
-          waited, limit.toSeconds());
+          (now - blockedSince) / 1_000_000_000L, limit.toSeconds());
     }
     return this;
   }
 
   private Behavior<Command> end(String error, int exitCode) {
     if (exitCode == 0) {
-      getContext().getLog().info("run {} finished: {} iterations", runId, pipeline.trained());
+      getContext().getLog().info("run {} finished: {} iterations", runId, loop.pipeline().trained());
     } else if (exitCode == 143) {
       getContext().getLog().warn("{}", error);
     } else {
       getContext().getLog().error("run stopped: {}", error);
     }
     log.finish();
-    outcome.tell(new Outcome(pipeline.trained(), pipeline.syncedVersion(), error, exitCode));
+    outcome.tell(new Outcome(loop.pipeline().trained(), loop.pipeline().syncedVersion(), error, exitCode));
     stopWaiters.forEach(w -> w.tell(Done.getInstance()));
     return Behaviors.stopped();
   }

@@ -60,6 +60,27 @@ final class NodeProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * Waits until {@code save}'s metrics.jsonl holds at least {@code n} rows (they drop back at a rollback),
+   * checking every 100 ms while this process runs.
+   */
+  void awaitRows(Path save, int n, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Path metrics = save.resolve(org.rlhfnode.runtime.metrics.MetricsFile.FILE_NAME);
+    while (org.rlhfnode.runtime.metrics.MetricsFile.read(metrics).size() < n) {
+      if (!process.isAlive() || System.nanoTime() > deadline) {
+        throw new AssertionError("no row " + n + " in " + metrics + " (alive " + process.isAlive() + "):\n" + tail());
+      }
+      process.waitFor(100, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Kills the process as {@code kill -9} does and waits for it to be gone. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor();
+  }
+
   /** Sends TERM (as Slurm or Ctrl-C would). */
   void terminate() {
     process.destroy();

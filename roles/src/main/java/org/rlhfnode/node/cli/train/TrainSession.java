@@ -53,7 +53,7 @@ final class TrainSession implements AutoCloseable {
   TrainSession(TrainSettings s) {
     this.settings = s;
     this.config = trainConfig(s);
-    org.rlhfnode.node.cli.ModelOptions.configureThreads(s.integer("model.threads"));
+    org.rlhfnode.runtime.tensor.CpuThreads.configure(s.integer("model.threads"));
     torch.manual_seed(config.seed());
     this.device = DeviceSpec.parse(s.string("model.device"));
     this.dtype = config.bf16() ? ScalarType.BFloat16 : ScalarType.Float;
