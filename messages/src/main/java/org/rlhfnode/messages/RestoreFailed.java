@@ -8,11 +8,14 @@ public record RestoreFailed(RequestId requestId, Role role, String reason, Cause
 
   /** Why, which decides what the supervisor does next. */
   public enum Cause {
-    /** The checkpoint part is damaged (a file missing, truncated or failing its checksum): try an older one. */
+    /**
+     * The checkpoint part is damaged or cannot be read (a file missing, truncated, failing its checksum, or
+     * an I/O error reading it): try an older one.
+     */
     CORRUPT,
     /** The part is intact but not of this model (other tensor names or shapes): stop, the settings are wrong. */
     FOREIGN,
-    /** Anything else (out of memory, I/O error): stop. */
+    /** Anything else (out of memory, a failed model load): stop. */
     ERROR
   }
 

@@ -218,9 +218,9 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   }
 
   private Behavior<RolloutCommand> onInstallWeights(InstallWeights install) {
-    if (install.version() <= newestAccepted) {
-      install.replyTo().tell(new InstallRefused(install.version(), newestAccepted,
-          "version " + install.version() + " is not newer than " + newestAccepted));
+    String refusal = refusal(install.version());
+    if (refusal != null) {
+      install.replyTo().tell(new InstallRefused(install.version(), newestAccepted, refusal));
       return this;
     }
     load(install, install.version(), install.modelDir().toString(),
@@ -235,9 +235,9 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
       payload.close(); // already serving exactly this version (a sync that overlapped a catch-up)
       return this;
     }
-    if (payload.version() <= newestAccepted) {
-      getContext().getLog().warn("refusing weight payload {}: version {} is not newer than {}", payload,
-          payload.version(), newestAccepted);
+    String refusal = refusal(payload.version());
+    if (refusal != null) {
+      getContext().getLog().warn("refusing weight payload {}: {}", payload, refusal);
       payload.close();
       return this;
     }
@@ -251,6 +251,15 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
       }
     });
     return this;
+  }
+
+  /**
+   * Why {@code version} cannot be installed now, or null: after a {@link RollBack} only the restored version
+   * is accepted (a newer one belongs to the abandoned iterations and would keep the restored one out).
+   */
+  private String refusal(long version) {
+    return rollbackTo != NONE && version != rollbackTo ? "rolled back: waiting for weight version " + rollbackTo
+        : version <= newestAccepted ? "version " + version + " is not newer than " + newestAccepted : null;
   }
 
   private Behavior<RolloutCommand> onRollBack(RollBack r) {

@@ -6,6 +6,12 @@ import org.rlhfnode.messages.GeneratedSequences;
 import org.rlhfnode.messages.RolloutReply;
 import org.rlhfnode.messages.RolloutRequest;
 import org.rlhfnode.messages.RolloutCommand;
+import org.rlhfnode.messages.Role;
+import org.rlhfnode.messages.RoleStatus;
+import org.rlhfnode.messages.RollBack;
+import org.rlhfnode.messages.RolledBack;
+import org.rlhfnode.messages.StatusQuery;
+import org.rlhfnode.messages.WeightVersionInstalled;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -41,6 +47,7 @@ import org.rlhfnode.runtime.model.ModelInit;
 import org.rlhfnode.runtime.model.ModelLoader;
 import org.rlhfnode.runtime.model.ModelSaver;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
+import org.rlhfnode.runtime.transport.WeightPayload;
 
 /** Version checks, generation through the executor and atomic weight installs of {@link RolloutWorker}. */
 @ExtendWith(TestKitJUnit5Extension.class)
@@ -105,6 +112,22 @@ class RolloutWorkerTest {
     TestProbe<RolloutReply> replies = kit.createTestProbe();
     worker.tell(new RolloutRequest(new RequestId(0, (int) version, RequestId.Kind.GENERATE, 0), PROMPTS, GREEDY, version, replies.getRef()));
     return replies.expectMessageClass(GeneratedSequences.class, WAIT);
+  }
+
+  private RolloutRejected rejected(ActorRef<RolloutCommand> worker, long version) {
+    TestProbe<RolloutReply> replies = kit.createTestProbe();
+    RequestId id = RequestId.of(0, ids.incrementAndGet(), RequestId.Kind.GENERATE);
+    worker.tell(new RolloutRequest(id, PROMPTS, GREEDY, version, replies.getRef()));
+    RolloutRejected r = replies.expectMessageClass(RolloutRejected.class, WAIT);
+    assertEquals(id, r.requestId());
+    assertEquals(version, r.requestedVersion());
+    return r;
+  }
+
+  private RoleStatus status(ActorRef<RolloutCommand> worker) {
+    TestProbe<RoleStatus> replies = kit.createTestProbe();
+    worker.tell(new StatusQuery(replies.getRef()));
+    return replies.expectMessageClass(RoleStatus.class, WAIT);
   }
 
   @Test
@@ -194,5 +217,71 @@ class RolloutWorkerTest {
       assertEquals(s.newTokens().size(), s.logProbs().size());
       assertTrue(s.newTokens().size() >= 1 && s.newTokens().size() <= MAX_NEW);
     }
+  }
+
+  @Test
+  void afterARollBackTheEngineServesNothingUntilTheRestoredVersionIsInstalled() {
+    ActorRef<RolloutCommand> worker = workerWith(3, TINY);
+    assertEquals(3, generate(worker, 3).policyVersion());
+    TestProbe<RolledBack> rolledBack = kit.createTestProbe();
+    RequestId rollBackId = RequestId.of(1, 0, RequestId.Kind.RESTORE);
+    worker.tell(new RollBack(rollBackId, "run-rollback", 1, rolledBack.getRef()));
+    RolledBack ack = rolledBack.expectMessageClass(RolledBack.class, WAIT);
+    assertEquals(rollBackId, ack.requestId());
+    assertEquals(1, ack.version());
+    assertTrue(ack.engine().endsWith(worker.path().toStringWithoutAddress()), ack.engine());
+
+    for (long version : new long[] {3, 1}) {
+      RolloutRejected r = rejected(worker, version);
+      assertEquals(-1, r.installedVersion(), "version " + version);
+      assertTrue(r.reason().contains("rolled back"), r.reason());
+    }
+    RoleStatus waiting = status(worker);
+    assertEquals(RoleStatus.State.SYNCING_WEIGHTS, waiting.state());
+    assertEquals("run-rollback", waiting.runId());
+
+    TestProbe<InstallReply> installs = kit.createTestProbe();
+    worker.tell(new RolloutWorker.InstallWeights(0, TINY, installs.getRef()));
+    assertEquals(0, installs.expectMessageClass(InstallRefused.class, WAIT).version(), "older than the restored one");
+    worker.tell(new RolloutWorker.InstallWeights(1, TINY, installs.getRef()));
+    assertEquals(new WeightsInstalled(1), installs.expectMessageClass(WeightsInstalled.class, WAIT));
+
+    GeneratedSequences served = generate(worker, 1);
+    assertEquals(1, served.policyVersion());
+    assertSameAs(direct(TINY), served);
+    RolloutRejected newer = rejected(worker, 3);
+    assertEquals(1, newer.installedVersion());
+    assertTrue(newer.reason().contains("stale"), newer.reason());
+    RoleStatus serving = status(worker);
+    assertEquals(Role.ROLLOUT, serving.role());
+    assertEquals(RoleStatus.State.IDLE, serving.state());
+    assertEquals(1, serving.policyVersion());
+    assertEquals("run-rollback", serving.runId());
+  }
+
+  @Test
+  void aNewerVersionArrivingAfterARollBackDoesNotKeepOutTheRestoredOne() {
+    ActorRef<RolloutCommand> worker = workerWith(3, TINY);
+    TestProbe<RolledBack> rolledBack = kit.createTestProbe();
+    worker.tell(new RollBack(RequestId.of(1, 0, RequestId.Kind.RESTORE), "run-late", 1, rolledBack.getRef()));
+    rolledBack.expectMessageClass(RolledBack.class, WAIT);
+    // Version 4 of the abandoned iterations, delivered by the receiver just before it was reset.
+    TestProbe<WeightVersionInstalled> late = kit.createTestProbe();
+    try (CausalLm abandoned = ModelInit.random(ModelConfig.load(TINY), 4, ModelInit.DEFAULT_STD, ScalarType.Float,
+        DeviceSpec.CPU, false)) {
+      worker.tell(new RolloutWorker.InstallPayload(WeightPayload.of(4, abandoned), late.getRef()));
+    }
+    TestProbe<InstallReply> installs = kit.createTestProbe();
+    worker.tell(new RolloutWorker.InstallWeights(4, TINY, installs.getRef()));
+    InstallRefused refused = installs.expectMessageClass(InstallRefused.class, WAIT);
+    assertEquals(4, refused.version());
+    assertTrue(refused.reason().contains("rolled back"), refused.reason());
+
+    worker.tell(new RolloutWorker.InstallWeights(1, TINY, installs.getRef()));
+    assertEquals(new WeightsInstalled(1), installs.expectMessageClass(WeightsInstalled.class, WAIT));
+    late.expectNoMessage(Duration.ofMillis(100)); // handled before the install of version 1: refused, not installed
+    GeneratedSequences served = generate(worker, 1);
+    assertEquals(1, served.policyVersion());
+    assertSameAs(direct(TINY), served);
   }
 }

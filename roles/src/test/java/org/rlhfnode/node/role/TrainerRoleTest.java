@@ -1,14 +1,18 @@
 package org.rlhfnode.node.role;
 
 import org.rlhfnode.messages.RequestId;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -24,9 +28,16 @@ import org.rlhfnode.messages.CheckpointReply;
 import org.rlhfnode.messages.CheckpointRequest;
 import org.rlhfnode.messages.CheckpointSaved;
 import org.rlhfnode.messages.ExperienceBatch;
+import org.rlhfnode.messages.RestoreFailed;
+import org.rlhfnode.messages.RestoreReply;
+import org.rlhfnode.messages.RestoreState;
+import org.rlhfnode.messages.Role;
+import org.rlhfnode.messages.RoleStatus;
 import org.rlhfnode.messages.ScoreReply;
 import org.rlhfnode.messages.ScoreRequest;
 import org.rlhfnode.messages.ScoredExperience;
+import org.rlhfnode.messages.StateRestored;
+import org.rlhfnode.messages.StatusQuery;
 import org.rlhfnode.messages.TensorNames;
 import org.rlhfnode.messages.TrainStep;
 import org.rlhfnode.messages.TrainStepDone;
@@ -93,6 +104,46 @@ class TrainerRoleTest {
     TestProbe<TrainStepDone> done = kit.createTestProbe();
     role.tell(new TrainStep(RequestId.of(0, ids.incrementAndGet(), RequestId.Kind.TRAIN), 0, version, List.of(batchIds), done.getRef()));
     return done.expectMessageClass(TrainStepDone.class, WAIT);
+  }
+
+  /** A batch id not used before in this test class. */
+  private RequestId freshBatchId() {
+    return RequestId.of(1, ids.incrementAndGet(), RequestId.Kind.BATCH);
+  }
+
+  /** {@code b}'s content under a new batch id, so that it can be trained again. */
+  private ExperienceBatch again(ExperienceBatch b) {
+    return new ExperienceBatch(freshBatchId(), b.iteration(), b.policyVersion(), b.tensors());
+  }
+
+  /** Sends {@code b}'s content again under a new batch id and returns that id. */
+  private RequestId sendAgain(ActorRef<TrainerCommand> role, ExperienceBatch b) {
+    ExperienceBatch copy = again(b);
+    role.tell(copy);
+    return copy.batchId();
+  }
+
+  /** Has {@code role} write its checkpoint part (iteration {@code iteration}) into {@code staging}. */
+  private CheckpointSaved writePart(ActorRef<TrainerCommand> role, Path staging, long iteration, long version) {
+    TestProbe<CheckpointReply> saved = kit.createTestProbe();
+    role.tell(new CheckpointRequest(RequestId.of(0, (int) iteration, RequestId.Kind.CHECKPOINT), iteration, version,
+        staging.toString(), false, saved.getRef()));
+    return saved.expectMessageClass(CheckpointSaved.class, WAIT);
+  }
+
+  private RestoreReply restore(ActorRef<TrainerCommand> role, String runId, String checkpoint) {
+    TestProbe<RestoreReply> replies = kit.createTestProbe();
+    RequestId id = RequestId.of(1, ids.incrementAndGet(), RequestId.Kind.RESTORE);
+    role.tell(new RestoreState(id, runId, checkpoint, replies.getRef()));
+    RestoreReply reply = replies.expectMessageClass(RestoreReply.class, WAIT);
+    assertEquals(id, reply instanceof StateRestored r ? r.requestId() : ((RestoreFailed) reply).requestId());
+    return reply;
+  }
+
+  private RoleStatus status(ActorRef<TrainerCommand> role) {
+    TestProbe<RoleStatus> replies = kit.createTestProbe();
+    role.tell(new StatusQuery(replies.getRef()));
+    return replies.expectMessageClass(RoleStatus.class, WAIT);
   }
 
   @Test
@@ -182,5 +233,110 @@ class TrainerRoleTest {
     CheckpointSaved ok = saved.expectMessageClass(CheckpointSaved.class, WAIT);
     assertTrue(Files.isRegularFile(Path.of(ok.path()).resolve("model.safetensors")));
     assertTrue(ok.bytes() > 0);
+  }
+
+  @Test
+  void aCheckpointPartRestoresTheExactWeightsOptimizerAndVersion() throws Exception {
+    PpoSettings s = PpoTestSettings.of(tmp, "--advantage_estimator", "group_norm");
+    ActorRef<TrainerCommand> policy = spawn(Learner.policy(s), 0);
+    ExperienceBatch first = batch(s, policy, freshBatchId(), 0);
+    policy.tell(first);
+    assertEquals(1, step(policy, 0, first.batchId()).policyVersion());
+    float[] afterFirst = score(policy, TensorNames.OLD_LOG_PROBS);
+
+    Path staging = Files.createDirectories(tmp.resolve("restore-exact"));
+    CheckpointSaved saved = writePart(policy, staging, 1, 1);
+    assertTrue(saved.manifestSha256().matches("[0-9a-f]{64}"), saved.manifestSha256());
+    assertEquals(Role.POLICY, saved.role());
+    assertEquals(1, saved.policyVersion());
+    Path part = staging.resolve("policy");
+    assertEquals(part.toString(), saved.path());
+    assertTrue(Files.isRegularFile(part.resolve("manifest.json")));
+
+    ExperienceBatch second = batch(s, policy, freshBatchId(), 1);
+    policy.tell(second);
+    TrainStepDone secondStep = step(policy, 1, second.batchId());
+    assertEquals(2, secondStep.policyVersion());
+    float[] afterSecond = score(policy, TensorNames.OLD_LOG_PROBS);
+    assertFalse(Arrays.equals(afterFirst, afterSecond), "the second step changed the weights");
+
+    StateRestored restored = (StateRestored) restore(policy, "run-exact", part.toString());
+    assertEquals(1, restored.policyVersion());
+    assertEquals(Role.POLICY, restored.role());
+    assertEquals(part.toString(), restored.checkpoint());
+    assertArrayEquals(afterFirst, score(policy, TensorNames.OLD_LOG_PROBS), "weights of version 1, bit for bit");
+
+    // The same update from the restored state: equal only if AdamW's moments and step and the shuffle
+    // counter came back too, since the loss is taken before the optimizer step and the weights after it.
+    TrainStepDone redone = step(policy, 1, sendAgain(policy, second));
+    assertEquals("", redone.error());
+    assertEquals(2, redone.policyVersion());
+    assertEquals(secondStep.metrics().get("policy_loss"), redone.metrics().get("policy_loss"));
+    assertEquals(secondStep.metrics(), redone.metrics());
+    assertArrayEquals(afterSecond, score(policy, TensorNames.OLD_LOG_PROBS), "weights of version 2, bit for bit");
+    assertEquals("run-exact", status(policy).runId());
+  }
+
+  @Test
+  void aCorruptPartIsReportedCorruptNamingTheFile() throws Exception {
+    PpoSettings s = PpoTestSettings.of(tmp, "--advantage_estimator", "group_norm");
+    ActorRef<TrainerCommand> policy = spawn(Learner.policy(s), 0);
+    Path staging = Files.createDirectories(tmp.resolve("restore-corrupt"));
+    Path part = Path.of(writePart(policy, staging, 0, 0).path());
+    Path weights;
+    try (Stream<Path> files = Files.list(part.resolve("model"))) {
+      weights = files.filter(f -> f.toString().endsWith(".safetensors")).findFirst().orElseThrow();
+    }
+    byte[] bytes = Files.readAllBytes(weights);
+    bytes[bytes.length - 1] ^= 0x01; // a weight's last byte: same size, the header still parses
+    Files.write(weights, bytes);
+
+    RestoreFailed failed = (RestoreFailed) restore(policy, "run-corrupt", part.toString());
+    assertEquals(RestoreFailed.Cause.CORRUPT, failed.cause(), failed.reason());
+    assertEquals(Role.POLICY, failed.role());
+    assertTrue(failed.reason().contains(weights.toString()), failed.reason());
+  }
+
+  @Test
+  void aPartOfTheCriticIsForeignToThePolicy() throws Exception {
+    PpoSettings s = PpoTestSettings.of(tmp, "--advantage_estimator", "gae");
+    ActorRef<TrainerCommand> critic = spawn(Learner.critic(s), 0);
+    ActorRef<TrainerCommand> policy = spawn(Learner.policy(s), 0);
+    Path staging = Files.createDirectories(tmp.resolve("restore-foreign"));
+    CheckpointSaved saved = writePart(critic, staging, 0, 0);
+    assertEquals(staging.resolve("critic").toString(), saved.path());
+
+    RestoreFailed failed = (RestoreFailed) restore(policy, "run-foreign", saved.path());
+    assertEquals(RestoreFailed.Cause.FOREIGN, failed.cause(), failed.reason());
+    assertEquals(Role.POLICY, failed.role());
+    assertTrue(failed.reason().contains(saved.path()) && failed.reason().contains("critic"), failed.reason());
+  }
+
+  @Test
+  void restoringTheInitialStateGoesBackToThePretrainedWeightsAndVersionZero() {
+    PpoSettings s = PpoTestSettings.of(tmp, "--advantage_estimator", "group_norm");
+    ActorRef<TrainerCommand> policy = spawn(Learner.policy(s), 0);
+    float[] pretrained = score(policy, TensorNames.OLD_LOG_PROBS);
+    ExperienceBatch first = batch(s, policy, freshBatchId(), 0);
+    policy.tell(first);
+    TrainStepDone firstStep = step(policy, 0, first.batchId());
+    assertEquals(1, firstStep.policyVersion());
+    float[] trained = score(policy, TensorNames.OLD_LOG_PROBS);
+    assertFalse(Arrays.equals(pretrained, trained), "the step changed the weights");
+
+    StateRestored restored = (StateRestored) restore(policy, "run-initial", "");
+    assertEquals(0, restored.policyVersion());
+    assertEquals("", restored.checkpoint());
+    assertArrayEquals(pretrained, score(policy, TensorNames.OLD_LOG_PROBS), "the pretrained weights, bit for bit");
+    RoleStatus status = status(policy);
+    assertEquals("run-initial", status.runId());
+    assertEquals(0, status.policyVersion());
+    assertEquals(Role.POLICY, status.role());
+
+    // A fresh optimizer and update counter: the first step again gives the first step's numbers and weights.
+    TrainStepDone redone = step(policy, 0, sendAgain(policy, first));
+    assertEquals(1, redone.policyVersion());
+    assertEquals(firstStep.metrics(), redone.metrics());
+    assertArrayEquals(trained, score(policy, TensorNames.OLD_LOG_PROBS));
   }
 }
