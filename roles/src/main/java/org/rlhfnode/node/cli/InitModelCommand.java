@@ -3,6 +3,7 @@ package org.rlhfnode.node.cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.runtime.io.DType;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelConfig;
@@ -10,7 +11,6 @@ import org.rlhfnode.runtime.model.ModelFamily;
 import org.rlhfnode.runtime.model.ModelInit;
 import org.rlhfnode.runtime.model.ModelSaver;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

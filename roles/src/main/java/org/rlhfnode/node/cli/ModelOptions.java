@@ -1,7 +1,6 @@
 package org.rlhfnode.node.cli;
 
 import java.nio.file.Path;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelLoader;

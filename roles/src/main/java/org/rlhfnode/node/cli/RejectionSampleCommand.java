@@ -11,6 +11,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.runtime.algo.RejectionSampler;
 import org.rlhfnode.runtime.algo.RewardScorer;
@@ -24,7 +25,6 @@ import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelLoader;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.tokenizer.HfTokenizer;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Unmatched;
 

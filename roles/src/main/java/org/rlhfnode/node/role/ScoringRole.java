@@ -1,7 +1,5 @@
 package org.rlhfnode.node.role;
 
-import org.rlhfnode.node.actor.RoleErrors;
-import org.rlhfnode.node.actor.RoleExecutor;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Supplier;
@@ -19,6 +17,8 @@ import org.rlhfnode.messages.ScoredExperience;
 import org.rlhfnode.messages.ScorerCommand;
 import org.rlhfnode.messages.StatusQuery;
 import org.rlhfnode.messages.TensorMap;
+import org.rlhfnode.node.actor.RoleErrors;
+import org.rlhfnode.node.actor.RoleExecutor;
 import org.rlhfnode.node.ppo.WireArrays;
 import org.rlhfnode.runtime.algo.ppo.RolloutRows;
 

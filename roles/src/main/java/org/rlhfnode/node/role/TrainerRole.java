@@ -80,6 +80,7 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
   private final Map<RequestId, ExperienceBatch> stash = new HashMap<>();
   private final Set<RequestId> consumed = new HashSet<>();
   private Learner.Loaded current; // the role's thread only
+  private boolean pristine = true; // the role's thread only: current is the pretrained model, never trained
   private TrainStep waiting;
   private boolean training;
   private boolean restoring;
@@ -180,7 +181,10 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
       consumed.add(id);
       experiences.add(WireArrays.experience(b.tensors(), b.policyVersion()));
     }
-    getContext().pipeToSelf(onModel(l -> l.train(experiences, step.iteration())),
+    getContext().pipeToSelf(onModel(l -> {
+      pristine = false;
+      return l.train(experiences, step.iteration());
+    }),
         (m, error) -> new Trained(step, step.batchIds(), m, error));
     return this;
   }
@@ -276,10 +280,14 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
     restoring = true;
     CompletableFuture<Long> restored = loaded.thenApplyAsync(v -> {
       if (r.initial()) {
-        current.close();
-        current = learner.load();
+        if (!pristine) { // a fresh node's model is the initial state already: no second load of the weights
+          current.close();
+          current = learner.load();
+          pristine = true;
+        }
         return 0L;
       }
+      pristine = false;
       return current.restore(Path.of(r.checkpoint()));
     }, executor);
     getContext().pipeToSelf(restored, (v, error) -> new Restored(r, v == null ? -1 : v, error));

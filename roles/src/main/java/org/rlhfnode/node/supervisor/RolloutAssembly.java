@@ -2,9 +2,9 @@ package org.rlhfnode.node.supervisor;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.rlhfnode.runtime.algo.ppo.RolloutRows;
 import org.rlhfnode.messages.GeneratedSequences;
 import org.rlhfnode.node.ppo.WireArrays;
+import org.rlhfnode.runtime.algo.ppo.RolloutRows;
 
 /** The rollout rows of generated chunks: prompt i's n samples are rows [i·n, (i + 1)·n). */
 final class RolloutAssembly {

@@ -1,6 +1,5 @@
 package org.rlhfnode.node.cluster;
 
-import org.rlhfnode.messages.Role;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -37,6 +36,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.rlhfnode.messages.FrameGuard;
+import org.rlhfnode.messages.Role;
 import org.rlhfnode.messages.WeightChunk;
 import org.rlhfnode.messages.WeightChunkAck;
 

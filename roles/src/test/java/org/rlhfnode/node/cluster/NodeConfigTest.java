@@ -1,6 +1,5 @@
 package org.rlhfnode.node.cluster;
 
-import org.rlhfnode.messages.Role;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.rlhfnode.messages.FrameGuard;
+import org.rlhfnode.messages.Role;
 
 /** Address parsing with one-line errors, and the layering of flags, properties, run file and cluster file. */
 class NodeConfigTest {

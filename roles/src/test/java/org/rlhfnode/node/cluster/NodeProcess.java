@@ -1,6 +1,5 @@
 package org.rlhfnode.node.cluster;
 
-import org.rlhfnode.node.Main;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -10,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.rlhfnode.node.Main;
 
 /** An {@code rlhf-node} JVM started from the test class path, its output in a log file. */
 final class NodeProcess implements AutoCloseable {

@@ -8,17 +8,17 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.runtime.io.DType;
+import org.rlhfnode.runtime.metrics.MetricsFile;
+import org.rlhfnode.runtime.metrics.MetricsRow;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelLoader;
 import org.rlhfnode.runtime.model.ModelSaver;
 import org.rlhfnode.runtime.model.RewardHead;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
-import org.rlhfnode.runtime.metrics.MetricsFile;
-import org.rlhfnode.runtime.metrics.MetricsRow;
 
 /**
  * The same seeded PPO run (GAE: policy, critic, reference, reward) with every role in one JVM and as

@@ -26,7 +26,7 @@ import org.rlhfnode.runtime.tensor.DeviceSpec;
 
 /**
  * A seeded PPO run (GAE with a critic, adaptive KL, two passes over the prompts, a checkpoint every two
- * iterations) stopped with TERM mid-run checkpoints before it exits (143); a restart without
+ * iterations, HF weights in each) stopped with TERM mid-run checkpoints before it exits (143); a restart without
  * {@code --load_checkpoint} refuses to overwrite it (2); with the newest checkpoint's policy weights
  * corrupted, {@code --load_checkpoint} falls back to the previous checkpoint and the run completes with
  * every iteration once in metrics.jsonl and the rewards, KL, β and losses of the undisturbed run, bit for bit.
@@ -109,7 +109,7 @@ class PpoResumeTest {
       assertEquals(0, all.waitFor(LIMIT), all.tail());
     }
     Path save = tmp.resolve("stopped");
-    List<String> stopped = run(save, rm);
+    List<String> stopped = run(save, rm, "--save_hf_ckpt");
     try (NodeProcess first = NodeProcess.start(tmp.resolve("b.log"), with(stopped, "--role", "all"))) {
       first.awaitLine(" 3/8 [", LIMIT); // the progress line of iteration 3
       first.terminate();
@@ -117,6 +117,9 @@ class PpoResumeTest {
     }
     List<Path> saved = checkpoints(save.resolve("checkpoints"));
     assertTrue(saved.size() >= 2, "checkpoints " + saved);
+    for (String hf : List.of("config.json", "model.safetensors", "tokenizer.json")) {
+      assertTrue(Files.isRegularFile(saved.get(0).resolve("policy/hf").resolve(hf)), "--save_hf_ckpt: " + hf);
+    }
     int rowsBefore = rows(save).size();
     try (NodeProcess refused = NodeProcess.start(tmp.resolve("c.log"), with(stopped, "--role", "all"))) {
       assertEquals(2, refused.waitFor(LIMIT), refused.tail());

@@ -3,8 +3,8 @@ package org.rlhfnode.node.role;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.node.ppo.PpoSettings;
+import org.rlhfnode.node.settings.TrainSettings;
 
 /** PPO settings over the bundled tiny Llama and prompts, for role tests. */
 public final class PpoTestSettings {

@@ -1,6 +1,5 @@
 package org.rlhfnode.node.role;
 
-import org.rlhfnode.node.supervisor.Supervisor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
@@ -20,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.rlhfnode.messages.WireMessage;
+import org.rlhfnode.node.supervisor.Supervisor;
 import org.rlhfnode.node.sync.WeightPublisher;
 
 /**

@@ -1,7 +1,5 @@
 package org.rlhfnode.node.role;
 
-import org.rlhfnode.messages.RequestId;
-import org.rlhfnode.messages.Role;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,6 +20,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.rlhfnode.messages.RequestId;
+import org.rlhfnode.messages.Role;
 import org.rlhfnode.messages.ScoreFailed;
 import org.rlhfnode.messages.ScoreReply;
 import org.rlhfnode.messages.ScoreRequest;

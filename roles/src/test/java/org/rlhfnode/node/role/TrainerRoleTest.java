@@ -1,6 +1,5 @@
 package org.rlhfnode.node.role;
 
-import org.rlhfnode.messages.RequestId;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,8 +11,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
-import java.util.stream.Stream;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
@@ -28,6 +27,7 @@ import org.rlhfnode.messages.CheckpointReply;
 import org.rlhfnode.messages.CheckpointRequest;
 import org.rlhfnode.messages.CheckpointSaved;
 import org.rlhfnode.messages.ExperienceBatch;
+import org.rlhfnode.messages.RequestId;
 import org.rlhfnode.messages.RestoreFailed;
 import org.rlhfnode.messages.RestoreReply;
 import org.rlhfnode.messages.RestoreState;

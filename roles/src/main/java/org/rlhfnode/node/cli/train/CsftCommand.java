@@ -1,10 +1,10 @@
 package org.rlhfnode.node.cli.train;
 
-import org.rlhfnode.node.settings.TrainSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.runtime.algo.RewardScorer;
 import org.rlhfnode.runtime.data.ConditionalSft;
 import org.rlhfnode.runtime.data.DataOptions;

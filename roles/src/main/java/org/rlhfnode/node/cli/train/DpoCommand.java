@@ -1,8 +1,8 @@
 package org.rlhfnode.node.cli.train;
 
-import org.rlhfnode.node.settings.TrainSettings;
 import java.nio.file.Path;
 import java.util.Map;
+import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.runtime.algo.DpoObjective;
 import org.rlhfnode.runtime.algo.PreferenceLoss;
 import org.rlhfnode.runtime.algo.ReferenceScores;

@@ -1,7 +1,7 @@
 package org.rlhfnode.node.cli.train;
 
-import org.rlhfnode.node.settings.TrainSettings;
 import java.util.Map;
+import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.runtime.algo.KtoLoss;
 import org.rlhfnode.runtime.algo.KtoObjective;
 import org.rlhfnode.runtime.data.Collator;

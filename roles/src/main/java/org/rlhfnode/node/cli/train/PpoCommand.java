@@ -1,9 +1,9 @@
 package org.rlhfnode.node.cli.train;
 
-import org.rlhfnode.node.settings.TrainSettings;
 import java.util.List;
 import org.rlhfnode.node.cluster.NodeAddress;
 import org.rlhfnode.node.cluster.PpoNode;
+import org.rlhfnode.node.settings.TrainSettings;
 import picocli.CommandLine.Command;
 
 /**

@@ -1,6 +1,5 @@
 package org.rlhfnode.node.cli.train;
 
-import org.rlhfnode.node.settings.TrainSettings;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -8,6 +7,7 @@ import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.runtime.algo.RewardModelLoss;
 import org.rlhfnode.runtime.algo.RewardObjective;
 import org.rlhfnode.runtime.data.BatchIterator;

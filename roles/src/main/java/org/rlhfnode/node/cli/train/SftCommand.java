@@ -1,8 +1,7 @@
 package org.rlhfnode.node.cli.train;
 
-import org.rlhfnode.node.settings.TrainSettings;
-import java.util.List;
 import java.util.Map;
+import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.runtime.algo.SftObjective;
 import org.rlhfnode.runtime.data.Collator;
 import org.rlhfnode.runtime.data.MixedDataset;

@@ -1,9 +1,9 @@
 package org.rlhfnode.node.cli.train;
 
-import org.rlhfnode.node.settings.TrainSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.rlhfnode.node.settings.TrainSettings;
 import picocli.CommandLine.Unmatched;
 
 /**

@@ -1,8 +1,8 @@
 package org.rlhfnode.node.cli.train;
 
 import org.rlhfnode.node.settings.TrainSettings;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** {@code train}: the offline alignment trainers. */
 @Command(name = "train", mixinStandardHelpOptions = true, description = "Train a model (SFT, RM, DPO/IPO/cDPO, KTO, C-SFT, PPO).",

@@ -1,6 +1,5 @@
 package org.rlhfnode.node.cli.train;
 
-import org.rlhfnode.node.settings.TrainSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -11,8 +10,9 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
+import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.runtime.data.BatchIterator;
 import org.rlhfnode.runtime.data.DataOptions;
 import org.rlhfnode.runtime.data.TokenizerView;
