@@ -266,7 +266,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     rollbackTo = r.version();
     newestAccepted = r.version() - 1;
     runId = r.runId();
-    receiver.tell(new WeightReceiver.Reset()); // before the reply: the restored version's bytes come after it
+    receiver.tell(new WeightReceiver.Reset(r.version())); // before the reply: the restored bytes come after it
     getContext().getLog().info("rolled back for run {}: serving nothing until weight version {} is installed",
         runId, r.version());
     r.replyTo().tell(new RolledBack(r.requestId(), receiverId, r.version()));
@@ -300,7 +300,10 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     if (done.error() != null) {
       RoleErrors.warn(getContext().getLog(), "loading version " + done.version() + " from " + done.source() + " failed",
           done.error());
-      refuse(done, current, "load failed: " + done.error());
+      if (newestAccepted == done.version()) { // it may come again (a resend, a catch-up): not refused as "not newer"
+        newestAccepted = rollbackTo != NONE ? rollbackTo - 1 : current;
+      }
+      refuse(done, current, "load failed: " + RoleErrors.oneLine(done.error()));
       return this;
     }
     if (!done.model().hasLmHead()) {

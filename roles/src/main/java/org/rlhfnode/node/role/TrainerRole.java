@@ -109,7 +109,12 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
 
   /** Runs {@code work} on the loaded model, on the role's thread, after everything queued before it. */
   private <T> CompletableFuture<T> onModel(Function<Learner.Loaded, T> work) {
-    return loaded.thenApplyAsync(v -> work.apply(current), executor);
+    return loaded.thenApplyAsync(v -> {
+      if (current == null) {
+        throw new IllegalStateException(learner.role() + ": no model: restoring the initial state failed");
+      }
+      return work.apply(current);
+    }, executor);
   }
 
   @Override
@@ -250,6 +255,11 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
 
   private Behavior<TrainerCommand> onCheckpoint(CheckpointRequest r) {
     Path dir = Path.of(r.directory()).resolve(learner.role().label());
+    if (learner.countsVersions() && !r.export() && r.policyVersion() != version) {
+      r.replyTo().tell(new CheckpointFailed(r.checkpointId(), learner.role(), "the trainer holds weight version "
+          + version + ", the checkpoint is of version " + r.policyVersion()));
+      return this;
+    }
     long v = version;
     String run = runId;
     CompletableFuture<String> sha = onModel(l -> {
@@ -279,12 +289,19 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
   private Behavior<TrainerCommand> onRestore(RestoreState r) {
     restoring = true;
     CompletableFuture<Long> restored = loaded.thenApplyAsync(v -> {
-      if (r.initial()) {
-        if (!pristine) { // a fresh node's model is the initial state already: no second load of the weights
-          current.close();
-          current = learner.load();
-          pristine = true;
+      if (r.initial() && pristine && current != null) {
+        return 0L; // a fresh node's model is the initial state already: no second load of the weights
+      }
+      if (r.initial() || current == null) {
+        Learner.Loaded old = current;
+        current = null; // a failed load leaves no closed model in use
+        if (old != null) {
+          old.close();
         }
+        current = learner.load();
+        pristine = true;
+      }
+      if (r.initial()) {
         return 0L;
       }
       pristine = false;

@@ -26,6 +26,7 @@ final class Evaluations {
   private final Deque<Integer> due = new ArrayDeque<>();
   private Integer running;
   private ActorRef<IterationRun.Command> child;
+  private boolean stopped;
 
   Evaluations(List<long[]> prompts, PpoSettings settings) {
     this.prompts = List.copyOf(prompts);
@@ -36,18 +37,21 @@ final class Evaluations {
     return !prompts.isEmpty();
   }
 
-  /** The run (re)starts after {@code done} iterations: the starting policy is evaluated at 0. */
-  void restart(int done) {
+  /** The run (re)starts after {@code done} iterations; true when the starting policy is to be evaluated. */
+  boolean restart(int done) {
     clear();
+    stopped = false;
     if (enabled() && done == 0) {
       due.add(0);
+      return true;
     }
+    return false;
   }
 
   /** Queues the evaluation after iteration {@code iteration} (1-based) when one is due; true if it is. */
   boolean due(int iteration, boolean last) {
     int every = settings.run().evalSteps();
-    if (enabled() && (last || (every > 0 && iteration % every == 0))) {
+    if (enabled() && !stopped && (last || (every > 0 && iteration % every == 0))) {
       due.add(iteration);
       return true;
     }
@@ -69,16 +73,25 @@ final class Evaluations {
     child = c;
   }
 
-  /** The evaluation that runs now ended; returns the iteration it followed. */
-  int finished() {
-    int i = running;
+  /** Whether the evaluation after iteration {@code iteration} is the one running (a late report is not). */
+  boolean isRunning(int iteration) {
+    return running != null && running == iteration;
+  }
+
+  /** The evaluation that runs now ended. */
+  void finished() {
     running = null;
     child = null;
-    return i;
   }
 
   Optional<ActorRef<IterationRun.Command>> running() {
     return Optional.ofNullable(child);
+  }
+
+  /** The run stops: nothing runs or is queued from now on; returns the child to stop, if any. */
+  Optional<ActorRef<IterationRun.Command>> stop() {
+    stopped = true;
+    return clear();
   }
 
   /** Drops what is due and running; returns the child to stop, if any. */

@@ -17,6 +17,7 @@ import org.rlhfnode.node.ppo.RunPlan;
 import org.rlhfnode.runtime.algo.ppo.Experience;
 import org.rlhfnode.runtime.algo.ppo.ExperienceMaker;
 import org.rlhfnode.runtime.algo.ppo.KlController;
+import org.rlhfnode.runtime.algo.ppo.SampleSeeds;
 
 /**
  * The iterations of a running run, on the {@link Supervisor}'s behalf: it starts each iteration's
@@ -45,6 +46,7 @@ final class IterationLoop {
   private final Map<Integer, ActorRef<IterationRun.Command>> children = new HashMap<>();
   private KlController kl;
   private long lineage;
+  private boolean stopping;
 
   IterationLoop(ActorContext<Supervisor.Command> ctx, PpoSettings settings, RunPlan plan, RoleSet roles,
       Trainers trainers, RunLog log, ExecutorService executor, ActorRef<IterationRun.Report> reports) {
@@ -88,7 +90,10 @@ final class IterationLoop {
     int done = snap == null ? 0 : snap.iteration();
     pipeline.restoredAt(done, version);
     kl = snap == null ? settings.klController() : settings.klController(snap.klCoef());
-    evaluations.restart(done);
+    stopping = false;
+    if (evaluations.restart(done)) {
+      log.expectStartEvaluation();
+    }
   }
 
   /** Starts whatever may start now: rollouts ({@code starting}: none when the run stops), assembly, training. */
@@ -122,8 +127,7 @@ final class IterationLoop {
       scorers.add(Role.CRITIC);
     }
     ExperienceMaker.Options e = settings.experience();
-    // sample k of prompt i gets seed base + i·n + k: independent of engines, chunks and restarts
-    long seed = settings.run().seed() * 1_000_003L + (long) index * 65_537L;
+    long seed = SampleSeeds.base(settings.run().seed(), index);
     return new IterationRun.Plan(lineage, index, false, plan.promptsFor(index),
         Math.max(1, Math.min(roles.count(Role.ROLLOUT), plan.promptsPerIteration())),
         new SamplingParams(e.temperature(), e.topP(), e.topK(), e.generateMaxLen(), e.samplesPerPrompt(), seed),
@@ -150,7 +154,10 @@ final class IterationLoop {
         return null;
       }
       if (f.evaluation()) {
-        log.evaluated(evaluations.finished(), Double.NaN);
+        if (evaluations.isRunning(f.index())) {
+          evaluations.finished();
+          log.evaluated(f.index(), Double.NaN);
+        }
         return null;
       }
       return "iteration " + (f.index() + 1) + ": " + f.error();
@@ -160,7 +167,10 @@ final class IterationLoop {
       return null;
     }
     if (s.evaluation()) {
-      log.evaluated(evaluations.finished(), Evaluations.meanReward(s));
+      if (evaluations.isRunning(s.index())) { // else a report that crossed a stop
+        evaluations.finished();
+        log.evaluated(s.index(), Evaluations.meanReward(s));
+      }
     } else {
       children.remove(s.index());
       pipeline.scored(new Iteration(s));
@@ -213,8 +223,12 @@ final class IterationLoop {
       pipeline.trainingDone(trainers.versionAfterTraining());
       log.countSamples(it.batchSize());
       kl.update(it.observedKl(), it.batchSize());
-      it.syncStarted();
-      trainers.sync(lineage, Trainers.SyncKind.REGULAR, pipeline.trainerVersion(), it.index());
+      if (stopping) { // the run ends after this step: the engines need no weights, they may be gone
+        complete(it, pipeline.trainerVersion(), 0);
+      } else {
+        it.syncStarted();
+        trainers.sync(lineage, Trainers.SyncKind.REGULAR, pipeline.trainerVersion(), it.index());
+      }
     }
     return null;
   }
@@ -224,13 +238,24 @@ final class IterationLoop {
     children.values().forEach(c -> c.tell(new IterationRun.Synced(s.version())));
     evaluations.running().ifPresent(c -> c.tell(new IterationRun.Synced(s.version())));
     if (s.kind() == Trainers.SyncKind.REGULAR) {
-      Iteration it = pipeline.scoredAt(s.index());
-      pipeline.synced(s.version(), it);
-      it.synced(s.synced().totalBytes());
-      log.iterationDone(it, s.version(), evaluations.due(it.index() + 1, it.index() + 1 == plan.iterations()));
+      complete(pipeline.scoredAt(s.index()), s.version(), s.synced().totalBytes());
     } else if (s.kind() == Trainers.SyncKind.RESTORE) {
       pipeline.synced(s.version(), null);
     }
+  }
+
+  /** The run stops and the regular sync of {@code s} failed: its iteration is complete all the same. */
+  void syncAbandoned(Trainers.SyncDone s) {
+    if (s.kind() == Trainers.SyncKind.REGULAR) {
+      complete(pipeline.scoredAt(s.index()), s.version(), 0);
+    }
+  }
+
+  /** Iteration {@code it} is trained and its weights {@code version} are out: its row is logged. */
+  private void complete(Iteration it, long version, long syncBytes) {
+    pipeline.synced(version, it);
+    it.synced(syncBytes);
+    log.iterationDone(it, version, evaluations.due(it.index() + 1, it.index() + 1 == plan.iterations()));
   }
 
   /** The run stops: rollouts not yet training are dropped, evaluations too (their rows are written without). */
@@ -241,8 +266,9 @@ final class IterationLoop {
         ctx.stop(child);
       }
     });
-    evaluations.clear().ifPresent(ctx::stop);
+    evaluations.stop().ifPresent(ctx::stop);
     log.flushWaiting();
+    stopping = true;
   }
 
   /** The run's state at the boundary after the iterations trained so far. */

@@ -2,6 +2,7 @@ package org.rlhfnode.node.supervisor;
 
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -31,11 +32,12 @@ import org.rlhfnode.messages.TensorMap;
 import org.rlhfnode.messages.TrainerCommand;
 import org.rlhfnode.node.ppo.WireArrays;
 import org.rlhfnode.runtime.algo.ppo.RolloutRows;
+import org.rlhfnode.runtime.algo.ppo.SampleSeeds;
 
 /**
  * One iteration's scatter-gather, as a short-lived child of the {@link Supervisor}: the prompts split
- * into chunks over the rollout engines (sample k of prompt i gets seed base + i·n + k, whatever the
- * chunking, so engines can be swapped), then the rows scored in parallel by the roles the plan names
+ * into chunks over the rollout engines (seeds by {@link SampleSeeds}, whatever the chunking, so engines
+ * can be swapped), then the rows scored in parallel by the roles the plan names
  * (lp_old from the policy, scores from the reward, lp_ref, V_old). It finds the roles through the
  * Receptionist itself, resends work of stateless roles on refusal, timeout or loss ({@link Resender}),
  * answers its parent once ({@link Scored} or {@link Failed}) and stops. A held-out evaluation is the same
@@ -93,6 +95,8 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
   private enum Tick implements Command { INSTANCE }
 
   private static final Duration TICK = Duration.ofSeconds(1);
+  /** Refusals of an engine that holds no weights before it is reported behind (one per retry delay, 1 s). */
+  private static final int UNREADY_LIMIT = 5;
 
   private final Plan plan;
   private final ActorRef<Report> parent;
@@ -102,6 +106,7 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
   private final Resender<RolloutCommand> rollouts;
   private final Map<Role, Resender<? super ScoreRequest>> scorers = new EnumMap<>(Role.class);
   private final Map<Role, TensorMap> scores = new EnumMap<>(Role.class);
+  private final Map<ActorRef<RolloutCommand>, Integer> notReady = new HashMap<>();
   private final ActorRef<RolloutReply> rolloutReplies;
   private final ActorRef<ScoreReply> scoreReplies;
   private final long startNanos = System.nanoTime();
@@ -187,7 +192,7 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
     List<List<Integer>> prompts = RolloutAssembly.promptLists(plan.prompts().subList(chunkStarts[c],
         chunkStarts[c + 1]));
     SamplingParams s = plan.sampling();
-    long seed = s.seed() + (long) chunkStarts[c] * s.samplesPerPrompt();
+    long seed = SampleSeeds.firstOfChunk(s.seed(), chunkStarts[c], s.samplesPerPrompt());
     SamplingParams sampling = new SamplingParams(s.temperature(), s.topP(), s.topK(), s.maxNewTokens(),
         s.samplesPerPrompt(), seed);
     RequestId id = chunkId(c);
@@ -241,9 +246,13 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
       // the engines moved on (max_staleness ≥ 1): this chunk is generated from the newer weights
       getContext().getLog().debug("{}: version {} replaced by {}", r.requestId(), chunkVersion[c], latestSynced);
       chunkVersion[c] = latestSynced;
-    } else if (installed >= 0 && installed < chunkVersion[c]) {
+    } else if (installed < chunkVersion[c]) {
       ActorRef<RolloutCommand> engine = rollouts.targetOf(r.requestId());
-      if (engine != null) {
+      // an engine still loading (-1) is given a while; one that stays unready (it missed the weights
+      // after a rollback, say) is caught up like one that is behind
+      int unready = installed < 0 && engine != null ? notReady.merge(engine, 1, Integer::sum) : UNREADY_LIMIT;
+      if (engine != null && unready >= UNREADY_LIMIT) {
+        notReady.remove(engine);
         parent.tell(new EngineBehind(engine, installed, chunkVersion[c]));
       }
     }

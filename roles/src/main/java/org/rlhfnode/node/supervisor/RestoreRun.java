@@ -49,6 +49,12 @@ final class RestoreRun extends AbstractBehavior<RestoreRun.Command> {
 
   private record EngineAnswer(int attempt, Throwable error) implements Command {}
 
+  /**
+   * A live engine answers a {@link RollBack} from its actor thread at once; one that does not within this
+   * is lost (it will be caught up if it comes back), and the restore goes on without it.
+   */
+  static final Duration ENGINE_TIMEOUT = Duration.ofSeconds(10);
+
   private final String runId;
   private final long lineage;
   private final List<StartDecision.Candidate> candidates;
@@ -115,8 +121,9 @@ final class RestoreRun extends AbstractBehavior<RestoreRun.Command> {
           (reply, error) -> new RoleAnswer(at, role, reply, error));
     });
     enginesPending = engines.size();
+    Duration engineTimeout = timeout.compareTo(ENGINE_TIMEOUT) < 0 ? timeout : ENGINE_TIMEOUT;
     for (ActorRef<RolloutCommand> engine : engines) {
-      getContext().ask(RolledBack.class, engine, timeout, replyTo -> new RollBack(id, runId, version, replyTo),
+      getContext().ask(RolledBack.class, engine, engineTimeout, replyTo -> new RollBack(id, runId, version, replyTo),
           (reply, error) -> new EngineAnswer(at, error));
     }
     getContext().getLog().info("restoring {} (run {}, lineage {})", c == null ? "the initial state" : c.dir(), runId,

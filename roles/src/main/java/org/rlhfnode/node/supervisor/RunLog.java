@@ -106,13 +106,22 @@ final class RunLog implements AutoCloseable {
     flush(false);
   }
 
+  /**
+   * The starting policy will be evaluated: its row (step 0) is held, and the iterations' rows wait
+   * behind it, so the file stays in step order whichever finishes first.
+   */
+  void expectStartEvaluation() {
+    Map<String, Double> row = new LinkedHashMap<>();
+    row.put("iteration", 0.0);
+    row.put("policy_version", 0.0);
+    row.put("eval_reward_mean", Double.NaN);
+    waiting.put(0, row);
+    evalPending.add(0);
+  }
+
   /** The held-out mean reward after iteration {@code iteration} (0 = before training). */
   void evaluated(int iteration, double mean) {
     log.info(String.format(Locale.ROOT, "eval after iteration %d: reward %.4f", iteration, mean));
-    if (iteration == 0) {
-      writer.log(0, Map.of("iteration", 0.0, "policy_version", 0.0, "eval_reward_mean", mean));
-      return;
-    }
     Map<String, Double> row = waiting.get(iteration);
     if (row != null) {
       row.put("eval_reward_mean", mean);

@@ -1,7 +1,9 @@
 package org.rlhfnode.node.supervisor;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
@@ -19,6 +21,7 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.rlhfnode.messages.Role;
 import org.rlhfnode.messages.TrainerCommand;
 import org.rlhfnode.messages.WireMessage;
+import org.rlhfnode.node.actor.RoleErrors;
 import org.rlhfnode.node.actor.RoleExecutor;
 import org.rlhfnode.node.ppo.PpoSettings;
 import org.rlhfnode.node.ppo.RunPlan;
@@ -57,15 +60,15 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
   /** Stop the run at the next iteration boundary, checkpoint it, end, then tell {@code replyTo} (a TERM). */
   public record Stop(ActorRef<Done> replyTo) implements Command, WireMessage {}
 
-  record Listed(Receptionist.Listing listing) implements Command {}
+  private record Listed(Receptionist.Listing listing) implements Command {}
 
-  record FromStart(RunStart.Outcome outcome) implements Command {}
+  private record FromStart(RunStart.Outcome outcome) implements Command {}
 
-  record FromRestore(RestoreRun.Outcome outcome) implements Command {}
+  private record FromRestore(RestoreRun.Outcome outcome) implements Command {}
 
-  record FromRun(IterationRun.Report report) implements Command {}
+  private record FromRun(IterationRun.Report report) implements Command {}
 
-  record FromCheckpoint(CheckpointRun.Outcome outcome) implements Command {}
+  private record FromCheckpoint(CheckpointRun.Outcome outcome) implements Command {}
 
   private enum Tick implements Command { INSTANCE }
 
@@ -95,6 +98,7 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
   private long blockedSince;
   private long lastWaitLog;
   private long lostAt;
+  private boolean ended;
 
   /**
    * @param outcome told once, when the run ends
@@ -184,11 +188,19 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
     return startIfReady();
   }
 
+  /** The run cannot go on from where it is (all its roles are there): restore it from the last checkpoint. */
+  private Behavior<Command> rollBack(String why) {
+    getContext().getLog().warn("{}; restoring the run from its last checkpoint", why);
+    newLineage();
+    phase = Phase.RECOVERING;
+    return startIfReady();
+  }
+
   /** Invalidates every answer in flight and stops every child. */
   private void newLineage() {
     lineage++;
     loop.abandon(lineage);
-    for (ActorRef<?> child : java.util.Arrays.asList(checkpointChild, phaseChild)) {
+    for (ActorRef<?> child : Arrays.asList(checkpointChild, phaseChild)) {
       if (child != null) {
         getContext().stop(child);
       }
@@ -207,6 +219,10 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
     }
     StartDecision.Plan p = ((RunStart.Ready) m.outcome()).plan();
     runId = p.runId();
+    if (!roles.missing().isEmpty()) { // a role left while the start was decided: wait for it, then again
+      phase = Phase.RECOVERING;
+      return this;
+    }
     getContext().getLog().info("{}: {}", p.how(), p.candidates().isEmpty() ? "from the initial weights"
         : "newest checkpoint " + p.candidates().get(0).dir());
     newLineage();
@@ -233,9 +249,9 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
       return end(r.candidate().dir().resolve(RunSnapshot.PART).resolve(RunSnapshot.STATE_FILE) + ": the run had "
           + snap.promptCount() + " prompts, this one has " + loop.promptCount() + " (other --prompt_data?)", 2);
     }
-    loop.restoredAt(snap, r.policyVersion());
     log.restore(snap == null ? null : RunSnapshot.metricsOf(r.candidate().dir()), snap == null ? 0 : snap.iteration(),
         snap == null ? 0 : snap.samplesTotal());
+    loop.restoredAt(snap, r.policyVersion());
     trainers.sync(lineage, Trainers.SyncKind.RESTORE, r.policyVersion(), -1);
     return this;
   }
@@ -250,9 +266,18 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
     if (s.lineage() != lineage) {
       return this;
     }
-    String error = trainers.synced(s);
-    if (error != null) {
-      return end(error, 1);
+    switch (trainers.synced(s, loop.pipeline(), stopping)) {
+      case FAIL:
+        return end("weight sync of version " + s.version() + " failed " + (Trainers.MAX_ATTEMPTS + 1)
+            + " times; last: " + s.failure(), 1);
+      case ROLL_BACK:
+        return rollBack("the weight sync of version " + s.version() + " failed (" + s.failure()
+            + ") after the trainer had trained past it");
+      case ABANDON:
+        loop.syncAbandoned(s);
+        return advance();
+      default:
+        break;
     }
     if (s.ok()) {
       loop.onSynced(s);
@@ -289,7 +314,7 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
   }
 
   /** A checkpoint of the run now, or, with {@code exportDir}, the final models written there. */
-  private ActorRef<CheckpointRun.Command> spawnCheckpoint(java.nio.file.Path exportDir) {
+  private ActorRef<CheckpointRun.Command> spawnCheckpoint(Path exportDir) {
     return getContext().spawnAnonymous(CheckpointRun.create(lineage, checkpoints, loop.snapshot(runId),
         log.metricsFile(), exportDir, trainers.refs(), settings.run().roleTimeout(), executor, checkpointReplies));
   }
@@ -364,13 +389,27 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
     } else {
       getContext().getLog().error("run stopped: {}", error);
     }
-    log.finish();
-    outcome.tell(new Outcome(loop.pipeline().trained(), loop.pipeline().syncedVersion(), error, exitCode));
-    stopWaiters.forEach(w -> w.tell(Done.getInstance()));
+    try {
+      log.finish();
+    } catch (RuntimeException e) {
+      getContext().getLog().warn("cannot write the run's report: {}", RoleErrors.oneLine(e));
+    }
+    tellOutcome(error, exitCode);
     return Behaviors.stopped();
   }
 
+  /** Tells the node how the run ended, once; the node exits with the code. */
+  private void tellOutcome(String error, int exitCode) {
+    if (!ended) {
+      ended = true;
+      outcome.tell(new Outcome(loop.pipeline().trained(), loop.pipeline().syncedVersion(), error, exitCode));
+      stopWaiters.forEach(w -> w.tell(Done.getInstance()));
+    }
+  }
+
+  /** A supervisor that failed (an exception) still ends its node, with exit code 1, instead of leaving it idle. */
   private Behavior<Command> onPostStop() {
+    tellOutcome("the supervisor stopped unexpectedly (its error is logged above)", 1);
     executor.shutdown();
     log.close();
     return this;

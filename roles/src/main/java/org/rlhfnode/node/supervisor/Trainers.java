@@ -156,11 +156,25 @@ final class Trainers {
         (synced, error) -> new SyncDone(r.lineage(), r.kind(), r.version(), r.index(), r.targets(), synced, error));
   }
 
+  /** What to do after a sync's answer. */
+  enum Verdict {
+    /** Nothing (it went through, or it was sent again, or a catch-up was dropped). */
+    CARRY_ON,
+    /** The run stops: complete the iteration without the sync. */
+    ABANDON,
+    /** The version cannot be sent again (the trainer has moved on): restore the last checkpoint. */
+    ROLL_BACK,
+    /** Syncs failed {@link #MAX_ATTEMPTS} times in a row: end the run. */
+    FAIL
+  }
+
   /**
-   * Takes a sync's answer: a failure is sent again (a catch-up is dropped: the engines report again if
-   * still behind). Returns an error once syncs failed {@link #MAX_ATTEMPTS} times in a row, else null.
+   * Takes a sync's answer. A failed sync is sent again while the trainer still holds that version; one
+   * the trainer has trained past (max_staleness ≥ 1 lets the next step start while a sync runs) cannot
+   * be, and the run rolls back to its last checkpoint, which replays the same iterations. A catch-up is
+   * dropped (the engines report again if still behind); while stopping, a failure is abandoned.
    */
-  String synced(SyncDone s) {
+  Verdict synced(SyncDone s, Pipeline pipeline, boolean stopping) {
     inFlight = null;
     if (s.ok()) {
       failures = 0;
@@ -169,16 +183,27 @@ final class Trainers {
       } else {
         behind.clear();
       }
-    } else if (++failures > MAX_ATTEMPTS) {
-      return "weight sync of version " + s.version() + " failed " + failures + " times; last: " + s.failure();
-    } else {
-      ctx.getLog().warn("weight sync of version {} failed ({}), trying again", s.version(), s.failure());
-      if (s.kind() != SyncKind.CATCH_UP) {
-        queue.addFirst(new SyncRequest(s.lineage(), s.kind(), s.version(), s.index(), s.targets()));
-      }
+      sendNext();
+      return Verdict.CARRY_ON;
     }
+    ctx.getLog().warn("weight sync of version {} failed: {}", s.version(), s.failure());
+    if (stopping) {
+      queue.clear();
+      return Verdict.ABANDON;
+    }
+    if (s.kind() == SyncKind.CATCH_UP) { // not counted: an engine still loading may be slow to take it
+      sendNext();
+      return Verdict.CARRY_ON;
+    }
+    if (++failures > MAX_ATTEMPTS) {
+      return Verdict.FAIL;
+    }
+    if (pipeline.training() || pipeline.trainerVersion() != s.version()) {
+      return Verdict.ROLL_BACK;
+    }
+    queue.addFirst(new SyncRequest(s.lineage(), s.kind(), s.version(), s.index(), s.targets()));
     sendNext();
-    return null;
+    return Verdict.CARRY_ON;
   }
 
   /** An engine holds {@code installed}, older than the {@code wanted} version of the run. */

@@ -51,11 +51,12 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
   }
 
   /**
-   * From the owner, after a rollback: forget every version delivered, installed or being received, so the
-   * restored version (older than those, or equal to one of them) is received and handed over again.
+   * From the owner, after a rollback to {@code version}: forget every version delivered, installed or being
+   * received, and take only {@code version} until it is handed over: bytes of any other version still on
+   * their way (the abandoned iterations') are refused as stale, and their installs no longer answer anyone.
    * Local only.
    */
-  public record Reset() implements WeightSyncMessage {}
+  public record Reset(long version) implements WeightSyncMessage {}
 
   private record OwnerInstalled(WeightVersionInstalled installed) implements WeightSyncMessage {}
 
@@ -72,6 +73,8 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
   private long delivered = NONE;
   private long installed = NONE;
   private long installedBytes;
+  /** After a {@link Reset}: the only version taken until it is delivered; NONE otherwise. */
+  private long fence = NONE;
   private ChunkStaging staging;
   /** Who to tell once a delivered version is installed. */
   private final Map<Long, List<ActorRef<WeightVersionInstalled>>> waiting = new HashMap<>();
@@ -107,14 +110,15 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
         .onMessage(CollectiveRendezvous.class, this::onRendezvous)
         .onMessage(CollectiveDone.class, this::onCollectiveDone)
         .onMessage(OwnerInstalled.class, this::onOwnerInstalled)
-        .onMessage(Reset.class, r -> onReset())
+        .onMessage(Reset.class, this::onReset)
         .onSignal(PostStop.class, s -> onPostStop())
         .build();
   }
 
   /** Older than what is delivered, or than the version being staged. */
   private boolean isStale(long version) {
-    return version < delivered || (staging != null && version < staging.version());
+    return fence != NONE ? version != fence
+        : version < delivered || (staging != null && version < staging.version());
   }
 
   private Behavior<WeightSyncMessage> onChunk(WeightChunk c) {
@@ -183,6 +187,7 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
 
   private void deliver(WeightPayload payload, ActorRef<WeightVersionInstalled> replyTo) {
     delivered = payload.version();
+    fence = NONE;
     waiting.computeIfAbsent(delivered, v -> new ArrayList<>()).add(replyTo);
     getContext().getLog().debug("{}: version {} complete ({} bytes), handing it to the owner", receiverId,
         delivered, payload.totalBytes());
@@ -199,6 +204,9 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
 
   private Behavior<WeightSyncMessage> onOwnerInstalled(OwnerInstalled m) {
     long version = m.installed().version();
+    if (fence != NONE || (version != delivered && !waiting.containsKey(version))) {
+      return this; // an install of the abandoned iterations, finishing after a reset
+    }
     if (version > installed) {
       installed = version;
       installedBytes = m.installed().totalBytes();
@@ -209,7 +217,8 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
     return this;
   }
 
-  private Behavior<WeightSyncMessage> onReset() {
+  private Behavior<WeightSyncMessage> onReset(Reset r) {
+    fence = r.version();
     delivered = NONE;
     installed = NONE;
     installedBytes = 0;

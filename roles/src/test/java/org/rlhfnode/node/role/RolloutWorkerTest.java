@@ -191,6 +191,19 @@ class RolloutWorkerTest {
   }
 
   @Test
+  void aVersionWhoseLoadFailedIsTakenWhenItComesAgain() {
+    ActorRef<RolloutCommand> worker = workerWith(1, TINY);
+    TestProbe<InstallReply> installs = kit.createTestProbe();
+    worker.tell(new RolloutWorker.InstallWeights(2, TINY.resolveSibling("no-such-model"), installs.getRef()));
+    InstallRefused failed = installs.expectMessageClass(InstallRefused.class, WAIT);
+    assertTrue(failed.reason().startsWith("load failed"), failed.reason());
+    assertEquals(1, generate(worker, 1).policyVersion(), "the installed version still serves");
+    worker.tell(new RolloutWorker.InstallWeights(2, TINY, installs.getRef())); // resent, not "not newer than 2"
+    assertEquals(new WeightsInstalled(2), installs.expectMessageClass(WeightsInstalled.class, WAIT));
+    assertEquals(2, generate(worker, 2).policyVersion());
+  }
+
+  @Test
   void refusesInstallOfOlderOrSameVersion() {
     ActorRef<RolloutCommand> worker = workerWith(5, TINY);
     TestProbe<InstallReply> installs = kit.createTestProbe();

@@ -20,6 +20,7 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.rlhfnode.messages.CheckpointRequest;
 import org.rlhfnode.messages.CheckpointSaved;
 import org.rlhfnode.messages.ExperienceBatch;
+import org.rlhfnode.messages.RequestId;
 import org.rlhfnode.messages.GeneratedSequences;
 import org.rlhfnode.messages.RestoreState;
 import org.rlhfnode.messages.Role;
@@ -61,6 +62,13 @@ final class ScriptedRoles {
   final AtomicLong trainerVersion = new AtomicLong();
   final AtomicBoolean holdSteps = new AtomicBoolean();
   final AtomicInteger rejectFirst = new AtomicInteger();
+  /** Syncs of these versions fail once each; the failure is told only when the next train step comes. */
+  final Set<Long> failSyncOnce = ConcurrentHashMap.newKeySet();
+  private final List<SyncWeights> failingSyncs = new java.util.concurrent.CopyOnWriteArrayList<>();
+  final AtomicBoolean failSyncs = new AtomicBoolean();
+  /** While set, the reward holds evaluation requests (they are answered by {@link #releaseEvaluations}). */
+  final AtomicBoolean holdEvaluations = new AtomicBoolean();
+  private final List<ScoreRequest> heldEvaluations = new java.util.concurrent.CopyOnWriteArrayList<>();
   final Map<ActorRef<RolloutCommand>, AtomicLong> installed = new ConcurrentHashMap<>();
   /** Engines a sync to every engine does not reach (they joined after it began). */
   final Set<ActorRef<RolloutCommand>> missedByBroadcasts = ConcurrentHashMap.newKeySet();
@@ -155,6 +163,8 @@ final class ScriptedRoles {
           return Behaviors.same();
         })
         .onMessage(TrainStep.class, s -> {
+          failingSyncs.forEach(f -> f.replyTo().tell(WeightsSynced.failed(f.version(), "scripted", "scripted")));
+          failingSyncs.clear();
           steps.getRef().tell(s);
           if (!holdSteps.get()) {
             answer(s);
@@ -163,6 +173,14 @@ final class ScriptedRoles {
         })
         .onMessage(SyncWeights.class, s -> {
           syncs.getRef().tell(s);
+          if (failSyncOnce.remove(s.version())) {
+            failingSyncs.add(s);
+            return Behaviors.same();
+          }
+          if (failSyncs.get()) {
+            s.replyTo().tell(WeightsSynced.failed(s.version(), "scripted", "scripted failure"));
+            return Behaviors.same();
+          }
           installed.forEach((engine, v) -> {
             if (s.engines().isEmpty() ? !missedByBroadcasts.contains(engine) : s.engines().contains(engine)) {
               v.set(s.version());
@@ -199,16 +217,33 @@ final class ScriptedRoles {
         Map.of("policy_loss", 0.5), ""));
   }
 
+  private static void score(ScoreRequest r) {
+    RolloutRows rows = WireArrays.rows(r.tensors());
+    double[] scores = new double[rows.batch()];
+    for (int i = 0; i < scores.length; i++) {
+      scores[i] = rows.response(i)[1] == 6 ? 1.0 : 0.0;
+    }
+    r.replyTo().tell(new ScoredExperience(r.requestId(), r.policyVersion(), Role.REWARD,
+        WireArrays.perSequence(TensorNames.SCORES, scores)));
+  }
+
+  /** Answers the held evaluation requests; returns how many there were. */
+  int releaseEvaluations() {
+    holdEvaluations.set(false);
+    List<ScoreRequest> held = new ArrayList<>(heldEvaluations);
+    heldEvaluations.clear();
+    held.forEach(ScriptedRoles::score);
+    return held.size();
+  }
+
   ActorRef<ScorerCommand> reward() {
     ActorRef<ScorerCommand> ref = kit.spawn(Behaviors.receive(ScorerCommand.class)
         .onMessage(ScoreRequest.class, r -> {
-          RolloutRows rows = WireArrays.rows(r.tensors());
-          double[] scores = new double[rows.batch()];
-          for (int i = 0; i < scores.length; i++) {
-            scores[i] = rows.response(i)[1] == 6 ? 1.0 : 0.0;
+          if (r.requestId().kind() == RequestId.Kind.EVAL_SCORE && holdEvaluations.get()) {
+            heldEvaluations.add(r);
+          } else {
+            score(r);
           }
-          r.replyTo().tell(new ScoredExperience(r.requestId(), r.policyVersion(), Role.REWARD,
-              WireArrays.perSequence(TensorNames.SCORES, scores)));
           return Behaviors.same();
         }).build(), "reward-" + tag + "-" + (spawned++));
     register(RoleKeys.REWARD, ref);

@@ -139,4 +139,29 @@ class WeightReceiverTest {
       delivered.expectNoMessage(java.time.Duration.ofMillis(100));
     }
   }
+
+  @Test
+  void afterAResetOnlyTheRestoredVersionIsTakenEvenAnOlderOne() {
+    ActorRef<WeightSyncMessage> r = receiver();
+    try (WeightPayload v3 = payload(3, 7); WeightPayload v4 = payload(4, 8); WeightPayload v2 = payload(2, 9)) {
+      ChunkPlan p3 = ChunkPlan.of(v3, SMALL);
+      r.tell(p3.update(installed.getRef()));
+      chunks(p3).forEach(c -> assertEquals(Status.ACCEPTED, ackOf(r, c)));
+      delivered.receiveMessage(WAIT).payload().close();
+      assertEquals(3, installed.receiveMessage(WAIT).version());
+      r.tell(new WeightReceiver.Reset(2)); // the run was restored to version 2
+      ChunkPlan p4 = ChunkPlan.of(v4, SMALL); // the abandoned iterations' version, still on its way
+      r.tell(p4.update(installed.getRef()));
+      assertEquals(Status.STALE_VERSION, ackOf(r, p4.chunk(0, acks.getRef())));
+      ChunkPlan p2 = ChunkPlan.of(v2, SMALL);
+      r.tell(p2.update(installed.getRef()));
+      chunks(p2).forEach(c -> assertEquals(Status.ACCEPTED, ackOf(r, c)));
+      try (WeightPayload got = delivered.receiveMessage(WAIT).payload()) {
+        assertEquals(2, got.version(), "older than what was installed, and taken");
+        assertSameBytes(v2, got);
+      }
+      assertEquals(2, installed.receiveMessage(WAIT).version());
+      delivered.expectNoMessage(java.time.Duration.ofMillis(100));
+    }
+  }
 }
