@@ -3,25 +3,15 @@ package org.rlhfnode.node.supervisor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.rlhfnode.messages.RestoreState;
 import org.rlhfnode.messages.TrainStep;
-import org.rlhfnode.node.ppo.PpoSettings;
-import org.rlhfnode.node.ppo.RunPlan;
 import org.rlhfnode.node.role.PpoTestSettings;
 import org.rlhfnode.runtime.metrics.MetricsFile;
 import org.rlhfnode.runtime.metrics.MetricsRow;
@@ -32,37 +22,7 @@ import org.rlhfnode.runtime.metrics.MetricsRow;
  * evaluation may finish after later iterations and the rows stay in order; a weight sync that fails after
  * the trainer has moved on (max_staleness 1) rolls the run back to its last checkpoint instead of ending it.
  */
-class SupervisorStopTest {
-  private static final Duration WAIT = Duration.ofSeconds(20);
-  private static final AtomicInteger RUNS = new AtomicInteger();
-
-  private ActorTestKit kit;
-  private int run;
-
-  @TempDir
-  Path tmp;
-
-  @BeforeEach
-  void startKit() {
-    run = RUNS.incrementAndGet();
-    kit = ActorTestKit.create("SupervisorStopTest-" + run, ConfigFactory.parseString("pekko.actor.provider = local"));
-  }
-
-  @AfterEach
-  void stopKit() {
-    kit.shutdownTestKit();
-  }
-
-  private PpoSettings settings(Path save, int iterations, String... extra) {
-    List<String> args = new ArrayList<>(List.of("--advantage_estimator", "group_norm", "--init_kl_coef", "0",
-        "--max_iterations", String.valueOf(iterations)));
-    args.addAll(List.of(extra));
-    return PpoTestSettings.of(save, args.toArray(String[]::new));
-  }
-
-  private ActorRef<Supervisor.Command> start(PpoSettings s, TestProbe<Supervisor.Outcome> outcome) {
-    return kit.spawn(Supervisor.create(s, RunPlan.load(s), outcome.getRef()), "supervisor-" + run);
-  }
+class SupervisorStopTest extends ScriptedRunTest {
 
   private static List<Double> iterations(Path save) {
     return MetricsFile.read(save.resolve(MetricsFile.FILE_NAME)).stream().map(r -> r.get("iteration")).toList();

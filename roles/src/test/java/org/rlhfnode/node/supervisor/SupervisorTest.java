@@ -3,21 +3,16 @@ package org.rlhfnode.node.supervisor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.rlhfnode.messages.ExperienceBatch;
 import org.rlhfnode.messages.RestoreState;
 import org.rlhfnode.messages.RoleKeys;
@@ -27,7 +22,6 @@ import org.rlhfnode.messages.SyncWeights;
 import org.rlhfnode.messages.TrainStep;
 import org.rlhfnode.node.ppo.PpoSettings;
 import org.rlhfnode.node.ppo.RunPlan;
-import org.rlhfnode.node.role.PpoTestSettings;
 import org.rlhfnode.runtime.metrics.MetricsFile;
 import org.rlhfnode.runtime.metrics.MetricsRow;
 
@@ -38,38 +32,17 @@ import org.rlhfnode.runtime.metrics.MetricsRow;
  * it gets work; a lost policy trainer pauses the run until a replacement restores the last checkpoint,
  * or ends it after recovery_timeout_s.
  */
-class SupervisorTest {
-  private static final Duration WAIT = Duration.ofSeconds(20);
-  private static final AtomicInteger RUNS = new AtomicInteger();
+class SupervisorTest extends ScriptedRunTest {
 
-  /** One actor system per test: the Receptionist must not list another test's scripted roles. */
-  private ActorTestKit kit;
-  private int run;
-
-  @TempDir
-  Path tmp;
-
-  @BeforeEach
-  void startKit() {
-    run = RUNS.incrementAndGet();
-    kit = ActorTestKit.create("SupervisorTest-" + run, ConfigFactory.parseString("pekko.actor.provider = local"));
-  }
-
-  @AfterEach
-  void stopKit() {
-    kit.shutdownTestKit();
-  }
-
-  private PpoSettings settings(Path save, int iterations, int maxStaleness, String... extra) {
-    List<String> args = new java.util.ArrayList<>(List.of("--advantage_estimator", "group_norm", "--init_kl_coef", "0",
-        "--max_iterations", String.valueOf(iterations), "--max_staleness", String.valueOf(maxStaleness)));
+  private static PpoSettings settings(Path save, int iterations, int maxStaleness, String... extra) {
+    List<String> args = new ArrayList<>(List.of("--max_staleness", String.valueOf(maxStaleness)));
     args.addAll(List.of(extra));
-    return PpoTestSettings.of(save, args.toArray(String[]::new));
+    return settings(save, iterations, args.toArray(String[]::new));
   }
 
   private TestProbe<Supervisor.Outcome> start(PpoSettings s) {
     TestProbe<Supervisor.Outcome> outcome = kit.createTestProbe();
-    kit.spawn(Supervisor.create(s, RunPlan.load(s), outcome.getRef()), "supervisor-" + run);
+    start(s, outcome);
     return outcome;
   }
 
