@@ -22,7 +22,7 @@ import org.rlhfnode.node.Main;
  * restarting launcher ({@code launch-scripts/local-cluster.sh}: supervisor+trainer, two rollout nodes,
  * reward+reference+critic), and {@code kill -9} of the trainer's node (which is also the supervisor's),
  * the critic's node, a rollout node and the supervisor's node again, one after another, each at a
- * randomised point (seeded; the seed is printed, {@code -Dchaos.seed=N} repeats a run). The run completes
+ * randomised point (seeded; the seed is printed, {@code -Dchaos.seed=N} picks other points). The run completes
  * every iteration with exit code 0, {@code metrics.jsonl} holds each iteration once, and every
  * iteration's numbers equal the undisturbed one-JVM run's bit for bit.
  */
@@ -95,7 +95,8 @@ class ChaosTest {
 
   @Test
   void killingEveryKindOfNodeInTurnChangesNothing() throws Exception {
-    long seed = Long.getLong("chaos.seed", System.nanoTime());
+    // a fixed default keeps CI reproducible; -Dchaos.seed=N (or examples/chaos-ppo.sh) tries other points
+    long seed = Long.getLong("chaos.seed", 20_261_203L);
     System.out.println("ChaosTest seed " + seed + " (repeat with -Dchaos.seed=" + seed + ")");
     Random random = new Random(seed);
     Path rm = PpoResumeTest.rewardModel(tmp.resolve("rm"));
