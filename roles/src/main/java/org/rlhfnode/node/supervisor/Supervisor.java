@@ -357,6 +357,7 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
 
   /** While a role the run needs has no instance: say so every 10 s, give up after recovery_timeout_s. */
   private Behavior<Command> onTick() {
+    trainers.tick();
     List<Role> missing = roles.missing();
     if (missing.isEmpty() || phase == Phase.FINISHING) {
       blockedSince = 0;

@@ -1,5 +1,6 @@
 package org.rlhfnode.node.supervisor;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.LinkedHashSet;
@@ -24,7 +25,7 @@ import org.rlhfnode.node.ppo.PpoSettings;
  * The stateful roles the {@link Supervisor} uses (the restored policy trainer and critic) and the
  * requests to them that go one at a time: train steps, and weight syncs from the policy trainer to the
  * rollout engines, queued so that only one is in flight and none is sent while a step trains (the
- * trainer's weights would change under it). A sync that fails is sent again, at most
+ * trainer's weights would change under it). A sync that fails is sent again after 1, 2, 4 s, at most
  * {@link #MAX_ATTEMPTS} times in a row. Engines found holding older weights than the run's are
  * remembered and caught up with a sync of the current version to them alone, when nothing trains.
  * Requests go out with {@code ask}, so each answer (or its timeout) comes back tagged with the lineage
@@ -33,6 +34,8 @@ import org.rlhfnode.node.ppo.PpoSettings;
 final class Trainers {
   /** Attempts of a request to a role, and consecutive failed syncs, before the run stops. */
   static final int MAX_ATTEMPTS = 3;
+  /** The wait before a failed sync is sent again, doubled for each further failure in a row. */
+  private static final Duration RETRY_DELAY = Duration.ofSeconds(1);
 
   /** Why a sync is made. */
   enum SyncKind {
@@ -74,6 +77,7 @@ final class Trainers {
   private Map<Role, ActorRef<TrainerCommand>> use = Map.of();
   private SyncRequest inFlight;
   private int failures;
+  private long retryAt; // a failed sync is sent again no sooner than this (System.nanoTime)
   private long policyVersion;
 
   Trainers(ActorContext<Supervisor.Command> ctx, PpoSettings settings) {
@@ -106,6 +110,12 @@ final class Trainers {
     behind.clear();
     inFlight = null;
     failures = 0;
+    retryAt = 0;
+  }
+
+  /** Called every second: sends a sync whose retry delay is over. */
+  void tick() {
+    sendNext();
   }
 
   /** Sends iteration {@code it}'s batch, then its step, to every stateful role; the weights are at {@code version}. */
@@ -146,7 +156,7 @@ final class Trainers {
   }
 
   private void sendNext() {
-    if (inFlight != null || queue.isEmpty()) {
+    if (inFlight != null || queue.isEmpty() || System.nanoTime() < retryAt) {
       return;
     }
     SyncRequest r = queue.poll();
@@ -202,7 +212,7 @@ final class Trainers {
       return Verdict.ROLL_BACK;
     }
     queue.addFirst(new SyncRequest(s.lineage(), s.kind(), s.version(), s.index(), s.targets()));
-    sendNext();
+    retryAt = System.nanoTime() + RETRY_DELAY.toNanos() * (1L << (failures - 1)); // 1, 2, 4 s
     return Verdict.CARRY_ON;
   }
 

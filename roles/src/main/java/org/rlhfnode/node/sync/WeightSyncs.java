@@ -4,6 +4,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.ActorPath;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -23,6 +25,7 @@ import org.rlhfnode.runtime.transport.WeightPayload;
  */
 public final class WeightSyncs implements WeightSync {
   private static final Duration FIND_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration FIND_AGAIN = Duration.ofMillis(250);
 
   private final ActorSystem<?> system;
   private final ActorRef<WeightPublisher.Command> publisher;
@@ -52,11 +55,8 @@ public final class WeightSyncs implements WeightSync {
     // the whole transfer: every chunk's ack window and the install, with room for retries
     Duration timeout = settings.installTimeout().plus(settings.ackTimeout().multipliedBy(settings.maxRetries() + 1L))
         .plus(settings.glooTimeout());
-    CompletableFuture<WeightsSynced> result = AskPattern.<Receptionist.Command, Receptionist.Listing>ask(
-            system.receptionist(), replyTo -> Receptionist.find(WeightReceiver.KEY, replyTo), FIND_TIMEOUT,
-            system.scheduler())
-        .thenCompose(listing -> {
-          List<ActorRef<WeightSyncMessage>> receivers = receiversOf(listing, engines);
+    CompletableFuture<WeightsSynced> result = receivers(engines, System.nanoTime() + FIND_TIMEOUT.toNanos())
+        .thenCompose(receivers -> {
           if (receivers.isEmpty()) {
             return CompletableFuture.completedFuture(WeightsSynced.failed(version, transport(), engines.isEmpty()
                 ? "no rollout engine is registered to receive weights"
@@ -68,6 +68,28 @@ public final class WeightSyncs implements WeightSync {
               .thenApply(this::toSynced);
         }).toCompletableFuture();
     return result.whenComplete((r, e) -> payload.close());
+  }
+
+  /**
+   * The receivers to publish to: those of {@code engines}, or every one listed when {@code engines} is
+   * empty. Registrations reach this node's Receptionist by gossip, a moment after the engine's own (which
+   * the supervisor saw), so until {@code deadline} it asks again every {@link #FIND_AGAIN} while a target
+   * (or, for all engines, any receiver) is missing; then it goes on with what it has.
+   */
+  private CompletableFuture<List<ActorRef<WeightSyncMessage>>> receivers(List<ActorRef<RolloutCommand>> engines,
+      long deadline) {
+    return AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+            replyTo -> Receptionist.find(WeightReceiver.KEY, replyTo), FIND_TIMEOUT, system.scheduler())
+        .toCompletableFuture()
+        .thenCompose(listing -> {
+          List<ActorRef<WeightSyncMessage>> found = receiversOf(listing, engines);
+          boolean complete = engines.isEmpty() ? !found.isEmpty() : found.size() == engines.size();
+          if (complete || System.nanoTime() > deadline) {
+            return CompletableFuture.completedFuture(found);
+          }
+          Executor later = CompletableFuture.delayedExecutor(FIND_AGAIN.toMillis(), TimeUnit.MILLISECONDS);
+          return CompletableFuture.supplyAsync(() -> null, later).thenCompose(x -> receivers(engines, deadline));
+        });
   }
 
   /** The receivers listed, or only those of {@code engines} (a receiver is its engine's child). */

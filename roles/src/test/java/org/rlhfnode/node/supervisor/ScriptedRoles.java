@@ -66,6 +66,8 @@ final class ScriptedRoles {
   final Set<Long> failSyncOnce = ConcurrentHashMap.newKeySet();
   private final List<SyncWeights> failingSyncs = new java.util.concurrent.CopyOnWriteArrayList<>();
   final AtomicBoolean failSyncs = new AtomicBoolean();
+  /** This many syncs fail at once, then they go through. */
+  final AtomicInteger failNextSyncs = new AtomicInteger();
   /** While set, the reward holds evaluation requests (they are answered by {@link #releaseEvaluations}). */
   final AtomicBoolean holdEvaluations = new AtomicBoolean();
   private final List<ScoreRequest> heldEvaluations = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -177,7 +179,7 @@ final class ScriptedRoles {
             failingSyncs.add(s);
             return Behaviors.same();
           }
-          if (failSyncs.get()) {
+          if (failSyncs.get() || failNextSyncs.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
             s.replyTo().tell(WeightsSynced.failed(s.version(), "scripted", "scripted failure"));
             return Behaviors.same();
           }

@@ -11,6 +11,7 @@ import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.Test;
 import org.rlhfnode.messages.RestoreState;
+import org.rlhfnode.messages.SyncWeights;
 import org.rlhfnode.messages.TrainStep;
 import org.rlhfnode.node.role.PpoTestSettings;
 import org.rlhfnode.runtime.metrics.MetricsFile;
@@ -87,5 +88,17 @@ class SupervisorStopTest extends ScriptedRunTest {
     Supervisor.Outcome o = outcome.expectMessageClass(Supervisor.Outcome.class, WAIT);
     assertTrue(o.ok(), o.error());
     assertEquals(List.of(1.0, 2.0, 3.0, 4.0), iterations(save), "each iteration once");
+  }
+
+  @Test
+  void aFailedSyncIsSentAgainAfterADelayAndTheRunGoesOn() {
+    ScriptedRoles roles = new ScriptedRoles(kit, "a").standard();
+    roles.failNextSyncs.set(2); // e.g. the engine's receiver is not yet known on the trainer's node
+    TestProbe<Supervisor.Outcome> outcome = kit.createTestProbe();
+    start(settings(tmp.resolve("sync-again"), 2), outcome);
+    Supervisor.Outcome o = outcome.expectMessageClass(Supervisor.Outcome.class, WAIT);
+    assertTrue(o.ok(), o.error());
+    List<SyncWeights> syncs = roles.syncs.receiveSeveralMessages(5, WAIT); // restore ×3, then iterations 1, 2
+    assertEquals(List.of(0L, 0L, 0L, 1L, 2L), syncs.stream().map(SyncWeights::version).toList());
   }
 }
