@@ -84,7 +84,8 @@ final class Evaluations {
     child = null;
   }
 
-  Optional<ActorRef<IterationRun.Command>> running() {
+  /** The child running the evaluation now, if any. */
+  Optional<ActorRef<IterationRun.Command>> runningChild() {
     return Optional.ofNullable(child);
   }
 

@@ -236,7 +236,7 @@ final class IterationLoop {
   /** A sync went through: the engines hold {@code s.version()}; a regular one completes its iteration. */
   void onSynced(Trainers.SyncDone s) {
     children.values().forEach(c -> c.tell(new IterationRun.Synced(s.version())));
-    evaluations.running().ifPresent(c -> c.tell(new IterationRun.Synced(s.version())));
+    evaluations.runningChild().ifPresent(c -> c.tell(new IterationRun.Synced(s.version())));
     if (s.kind() == Trainers.SyncKind.REGULAR) {
       complete(pipeline.scoredAt(s.index()), s.version(), s.synced().totalBytes());
     } else if (s.kind() == Trainers.SyncKind.RESTORE) {

@@ -141,14 +141,20 @@ final class RunLog implements AutoCloseable {
     }
   }
 
-  /** Writes what is held, the report and the summary. */
+  /**
+   * Writes what is held, the report and the summary. A run that never started (refused, or stopped before
+   * {@link #restore}) leaves {@code save_path} as it was: an earlier run's report is not overwritten.
+   */
   void finish() {
     if (finished) {
       return;
     }
     finished = true;
-    flush(true);
     progress.finish();
+    if (writer == null) {
+      return;
+    }
+    flush(true);
     Duration elapsed = Duration.ofNanos(System.nanoTime() - startNanos);
     List<MetricsRow> rows = MetricsFile.read(saveDir.resolve(MetricsFile.FILE_NAME));
     Summary summary = Summary.of(rows, elapsed);

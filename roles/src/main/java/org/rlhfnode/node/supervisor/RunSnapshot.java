@@ -1,12 +1,5 @@
 package org.rlhfnode.node.supervisor;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +8,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import org.rlhfnode.runtime.checkpoint.RngState;
 import org.rlhfnode.runtime.checkpoint.RunCheckpoints;
+import org.rlhfnode.runtime.checkpoint.TrainingState;
 import org.rlhfnode.runtime.io.CheckpointFormatException;
 import org.rlhfnode.runtime.metrics.MetricsFile;
 
@@ -26,6 +21,10 @@ import org.rlhfnode.runtime.metrics.MetricsFile;
  * {@code metrics.jsonl} through that iteration. Everything else (weights, optimizer states, update
  * counters) is in the trainers' parts; sampling seeds are derived from the run seed, the iteration and
  * the prompt index, so they need no state.
+ *
+ * <p>{@code run_state.json} has the {@link TrainingState} format: {@code step} = iterations, {@code epoch}
+ * = episode, the data cursor {@code {position, prompt_count}}, no RNG state (seed 0) and the rest as
+ * metadata, each setting under {@code setting.<key>}.
  *
  * @param runId the run's identity, shared by every checkpoint of the run
  * @param iteration iterations completed (the checkpoint's step)
@@ -43,8 +42,13 @@ public record RunSnapshot(String runId, int iteration, long policyVersion, doubl
   /** Name of the supervisor's part in a checkpoint. */
   public static final String PART = "run";
   static final String STATE_FILE = "run_state.json";
-  static final int FORMAT_VERSION = 1;
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final String RUN_ID = "run_id";
+  private static final String POLICY_VERSION = "policy_version";
+  private static final String KL_COEF = "kl_coef";
+  private static final String SAMPLES_TOTAL = "samples_total";
+  private static final String POSITION = "position";
+  private static final String PROMPT_COUNT = "prompt_count";
+  private static final String SETTING = "setting.";
 
   /** Checks the fields and copies the settings (sorted). */
   public RunSnapshot {
@@ -65,7 +69,7 @@ public record RunSnapshot(String runId, int iteration, long policyVersion, doubl
    * with a step ≤ {@link #iteration()}. Returns the SHA-256 of the part's manifest.
    */
   public String write(Path staging, Path metrics) {
-    byte[] state = toJson();
+    byte[] state = toState().toJson();
     List<String> lines = MetricsFile.linesThrough(metrics, iteration);
     return RunCheckpoints.writePart(staging.resolve(PART), tag(), iteration, dir -> {
       Files.write(dir.resolve(STATE_FILE), state);
@@ -87,53 +91,43 @@ public record RunSnapshot(String runId, int iteration, long policyVersion, doubl
     Path part = checkpointDir.resolve(PART);
     RunCheckpoints.verifyPart(part);
     Path file = part.resolve(STATE_FILE);
-    try {
-      JsonNode root = JSON.readTree(Files.readAllBytes(file));
-      int version = required(file, root, "format_version").asInt();
-      if (version != FORMAT_VERSION) {
-        throw new CheckpointFormatException(file, "format_version " + version + " is not supported (expected "
-            + FORMAT_VERSION + ")");
+    TrainingState state = TrainingState.readJson(file);
+    Map<String, Object> meta = state.metadata();
+    Map<String, String> settings = new LinkedHashMap<>();
+    meta.forEach((key, value) -> {
+      if (key.startsWith(SETTING)) {
+        settings.put(key.substring(SETTING.length()), field(file, meta, key, String.class));
       }
-      Map<String, String> settings = new LinkedHashMap<>();
-      required(file, root, "settings").fields().forEachRemaining(e -> settings.put(e.getKey(), e.getValue().asText()));
-      JsonNode cursor = required(file, root, "data_cursor");
-      return new RunSnapshot(required(file, root, "run_id").asText(), required(file, root, "iteration").asInt(),
-          required(file, root, "policy_version").asLong(), required(file, root, "kl_coef").asDouble(),
-          required(file, root, "samples_total").asLong(), required(file, cursor, "episode").asInt(),
-          required(file, cursor, "position").asInt(), required(file, cursor, "prompt_count").asInt(), settings);
-    } catch (JsonProcessingException e) {
-      throw new CheckpointFormatException(file, "malformed JSON: " + e.getOriginalMessage(), e);
-    } catch (IllegalArgumentException e) {
-      throw new CheckpointFormatException(file, e.getMessage(), e);
-    } catch (IOException e) {
-      throw new UncheckedIOException(file + ": cannot read: " + e, e);
-    }
-  }
-
-  private static JsonNode required(Path file, JsonNode parent, String field) {
-    JsonNode n = parent.get(field);
-    if (n == null || n.isNull()) {
-      throw new CheckpointFormatException(file, "missing field '" + field + "'");
-    }
-    return n;
-  }
-
-  private byte[] toJson() {
-    ObjectNode root = JSON.createObjectNode();
-    root.put("format_version", FORMAT_VERSION);
-    root.put("run_id", runId);
-    root.put("iteration", iteration);
-    root.put("policy_version", policyVersion);
-    root.put("kl_coef", klCoef);
-    root.put("samples_total", samplesTotal);
-    root.putObject("data_cursor").put("episode", episode).put("position", position).put("prompt_count", promptCount);
-    ObjectNode s = root.putObject("settings");
-    settings.forEach(s::put);
+    });
     try {
-      return JSON.writeValueAsBytes(root);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot encode the run state: " + e.getOriginalMessage(), e);
+      return new RunSnapshot(field(file, meta, RUN_ID, String.class), Math.toIntExact(state.step()),
+          field(file, meta, POLICY_VERSION, Long.class), field(file, meta, KL_COEF, Number.class).doubleValue(),
+          field(file, meta, SAMPLES_TOTAL, Long.class), Math.toIntExact(state.epoch()),
+          Math.toIntExact(field(file, state.dataCursor(), POSITION, Long.class)),
+          Math.toIntExact(field(file, state.dataCursor(), PROMPT_COUNT, Long.class)), settings);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new CheckpointFormatException(file, e.getMessage(), e);
     }
+  }
+
+  private static <T> T field(Path file, Map<String, Object> map, String key, Class<T> type) {
+    Object v = map.get(key);
+    if (!type.isInstance(v)) {
+      throw new CheckpointFormatException(file, v == null ? "missing field '" + key + "'"
+          : "field '" + key + "' must be a " + type.getSimpleName() + ", got " + v);
+    }
+    return type.cast(v);
+  }
+
+  private TrainingState toState() {
+    Map<String, Object> meta = new LinkedHashMap<>();
+    meta.put(RUN_ID, runId);
+    meta.put(POLICY_VERSION, policyVersion);
+    meta.put(KL_COEF, klCoef);
+    meta.put(SAMPLES_TOTAL, samplesTotal);
+    settings.forEach((key, value) -> meta.put(SETTING + key, value));
+    Map<String, Object> cursor = Map.of(POSITION, position, PROMPT_COUNT, promptCount);
+    return new TrainingState(iteration, episode, cursor, RngState.of(0, Map.of()), iteration, meta);
   }
 
   /**

@@ -124,7 +124,7 @@ class ChaosTest {
       for (String node : List.of("main", "scorers", random.nextBoolean() ? "r1" : "r2", "main")) {
         at += 3 + random.nextInt(4);
         awaitRows(launcher, save, at);
-        Thread.sleep(random.nextInt(400)); // a random point inside the next iteration
+        launcher.waitFor(random.nextInt(400), TimeUnit.MILLISECONDS); // a random point inside the next iteration
         long victim = pid(logs, node);
         new ProcessBuilder("kill", "-9", String.valueOf(victim)).start().waitFor();
         kills.add(node + " (pid " + victim + ") after iteration " + rows(save));

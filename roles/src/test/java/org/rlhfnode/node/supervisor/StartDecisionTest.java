@@ -107,7 +107,7 @@ class StartDecisionTest {
     Path a2 = commit(ckpt, "run-a", 2, SETTINGS);
     Path a4 = commit(ckpt, "run-a", 4, SETTINGS);
     Path state = a4.resolve(RunSnapshot.PART).resolve(RunSnapshot.STATE_FILE);
-    Files.writeString(state, Files.readString(state).replace("\"iteration\" : 4", "\"iteration\" : 5"));
+    Files.writeString(state, Files.readString(state).replace("\"step\" : 4", "\"step\" : 5"));
     assertEquals(List.of(a2), StartDecision.decide("", true, ckpt, SETTINGS).candidates().stream()
         .map(c -> c.dir()).toList());
     Path state2 = a2.resolve(RunSnapshot.PART).resolve(RunSnapshot.STATE_FILE);

@@ -1,5 +1,6 @@
 package org.rlhfnode.runtime.checkpoint;
 
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
 
@@ -41,5 +42,19 @@ public record TrainingState(long step, long epoch, Map<String, Object> dataCurso
   /** A state at {@code step} whose scheduler step equals the optimizer step and with no metadata. */
   public static TrainingState at(long step, long epoch, Map<String, ?> dataCursor, RngState rng) {
     return new TrainingState(step, epoch, JsonValues.map(dataCursor, "dataCursor"), rng, step, Map.of());
+  }
+
+  /** This state as the JSON of {@code training_state.json}, for state files outside a trainer checkpoint. */
+  public byte[] toJson() {
+    return StateJson.toBytes(this);
+  }
+
+  /**
+   * Reads a state file written from {@link #toJson}.
+   *
+   * @throws org.rlhfnode.runtime.io.CheckpointFormatException naming the file and the missing or malformed field
+   */
+  public static TrainingState readJson(Path file) {
+    return StateJson.read(file);
   }
 }
