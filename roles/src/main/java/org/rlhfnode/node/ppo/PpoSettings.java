@@ -113,6 +113,12 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
 
   /** Reads and checks the settings. */
   public static PpoSettings from(TrainSettings s) {
+    if (s.integer("train.ranks") != 1 || s.integer("train.zero_stage") != 0 || s.bool("train.gradient_checkpointing")
+        || s.bool("train.adam_offload")) {
+      throw new IllegalArgumentException("--ranks, --zero_stage, --gradient_checkpointing and --adam_offload apply to "
+          + "train sft|rm|dpo|kto|csft in this version; PPO's trainer roles run on one rank (set them to their "
+          + "defaults: 1, 0, false, false)");
+    }
     Path pretrain = s.path("model.pretrain");
     Path ref = s.optPath("model.ref_pretrain");
     List<Path> rms = s.list("model.reward_pretrain").stream().map(Path::of).toList();

@@ -39,6 +39,7 @@ public final class CausalLm implements AutoCloseable {
   private final Rope rope;
   // Filled while the layers are built, in checkpoint order; keys are HF module names.
   private final Map<String, Linear> linears = new LinkedHashMap<>();
+  private volatile LayerRunner runner; // null: each layer's plain forward
 
   private CausalLm(ModelConfig config, Map<String, Tensor> parameters, DeviceSpec device) {
     this.config = config;
@@ -157,9 +158,15 @@ public final class CausalLm implements AutoCloseable {
     }
     Tensor attnMask = attentionMask(keyValid, queryStart, t, config.slidingWindow());
     Tensor[] cosSin = rope.cosSin(positions, dtype);
+    LayerRunner r = runner;
+    if (r != null) {
+      r.beforeForward();
+    }
     Tensor h = torch.embedding(embedding, inputIds);
     for (int i = 0; i < layers.size(); i++) {
-      h = layers.get(i).forward(h, cosSin[0], cosSin[1], attnMask, cache == null ? null : cache.layer(i));
+      KvCache.Layer layerCache = cache == null ? null : cache.layer(i);
+      h = r == null ? layers.get(i).forward(h, cosSin[0], cosSin[1], attnMask, layerCache)
+          : r.layer(i, layers.get(i), h, cosSin[0], cosSin[1], attnMask, layerCache);
     }
     if (cache != null) {
       cache.commit(t);
@@ -211,6 +218,11 @@ public final class CausalLm implements AutoCloseable {
   /** A KV cache sized for this model. */
   public KvCache newCache(int batch, int capacity) {
     return KvCache.allocate(config, batch, capacity, dtype, device);
+  }
+
+  /** Installs how the decoder layers run ({@code null}: plainly); see {@link LayerRunner}. */
+  public void setLayerRunner(LayerRunner runner) {
+    this.runner = runner;
   }
 
   public boolean hasLmHead() {

@@ -36,10 +36,15 @@ public final class KvCache implements AutoCloseable {
 
   /** An empty cache for {@code batch} rows of up to {@code capacity} tokens each. */
   public static KvCache allocate(ModelConfig c, int batch, int capacity, ScalarType dtype, DeviceSpec device) {
+    return allocate(c, c.numKvHeads(), batch, capacity, dtype, device);
+  }
+
+  /** An empty cache of {@code kvHeads} heads per layer (a tensor-parallel rank's own KV heads). */
+  static KvCache allocate(ModelConfig c, int kvHeads, int batch, int capacity, ScalarType dtype, DeviceSpec device) {
     TensorOptions opts = Tensors.options(dtype, device);
     Tensor[] k = new Tensor[c.numLayers()];
     Tensor[] v = new Tensor[c.numLayers()];
-    long[] shape = {batch, c.numKvHeads(), capacity, c.headDim()};
+    long[] shape = {batch, kvHeads, capacity, c.headDim()};
     for (int i = 0; i < k.length; i++) {
       // uninitialised on purpose: attention only reads slots [0, length), which are always written first
       k[i] = torch.empty(shape, opts, new org.bytedeco.pytorch.MemoryFormatOptional());
@@ -118,7 +123,7 @@ public final class KvCache implements AutoCloseable {
   }
 
   /** One layer's slice of the cache. */
-  final class Layer {
+  public final class Layer {
     private final int index;
 
     private Layer(int index) {

@@ -184,6 +184,17 @@ public final class AdamW implements Optimizer {
     s.param.addcdiv_(s.expAvg, denom, new Scalar(-stepSize));
   }
 
+  /** Bytes of the moments held now (m and v of every parameter updated so far). */
+  public long stateBytes() {
+    long total = 0;
+    for (Slot s : slots) {
+      if (s.expAvg != null) {
+        total += 2 * s.expAvg.numel() * s.expAvg.element_size();
+      }
+    }
+    return total;
+  }
+
   @Override
   public void zeroGrad() {
     checkOpen();

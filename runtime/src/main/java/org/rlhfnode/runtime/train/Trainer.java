@@ -1,55 +1,61 @@
 package org.rlhfnode.runtime.train;
 
-import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.LinkedHashMap;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Tensor;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import org.rlhfnode.runtime.dist.Collectives;
 
 /**
  * The optimisation loop shared by every offline trainer (SFT, RM, DPO, KTO, C-SFT): gradient
  * accumulation over {@code train_batch_size / micro_train_batch_size} micro-batches with the
- * step-level loss normaliser of algorithms.md §2, global-norm clipping, AdamW with the LR schedule,
- * one {@code PointerScope} per micro-batch. A step whose gradient norm is not finite is skipped
- * (logged), never applied.
+ * step-level loss normaliser of algorithms.md §2, then a {@link ParameterUpdate} (global-norm
+ * clipping, AdamW with the LR schedule), one {@code PointerScope} per micro-batch. A step whose
+ * gradient norm is not finite is skipped (logged), never applied.
+ *
+ * <p>Data parallel over N ranks ({@code --ranks}): every rank reads the step's micro-batches alike
+ * and computes the normaliser over all of them, then rank r runs forward and backward on the r-th
+ * of N equal runs of consecutive micro-batches. Each micro-loss is already divided by the global
+ * normaliser, so summing gradients over the ranks gives exactly the one-rank step's gradient (up to
+ * the order of float additions); {@code train_batch_size} stays global, as in OpenRLHF.
  */
 public final class Trainer<B> {
-  private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
-
   /** What one optimizer step did. */
   public record StepResult(long step, double loss, double lr, double gradNorm, long tokens, double seconds,
       Map<String, Double> metrics, boolean skipped) {}
 
   private final TrainConfig config;
-  private final Map<String, Tensor> trainable;
   private final Objective<B> objective;
   private final BatchSource<B> source;
-  private final AdamW optimizer;
+  private final ParameterUpdate update;
   private final LrSchedule schedule;
-  private final MixedPrecision mixedPrecision; // null: the optimizer updates the model's own tensors
+  private final Collectives collectives;
+  private final Runnable afterBackward;
 
-  public Trainer(TrainConfig config, Map<String, Tensor> trainable, Objective<B> objective, BatchSource<B> source,
-      AdamW optimizer, LrSchedule schedule) {
-    this(config, trainable, objective, source, optimizer, schedule, null);
+  /** One rank, no hook. */
+  public Trainer(TrainConfig config, Objective<B> objective, BatchSource<B> source, ParameterUpdate update,
+      LrSchedule schedule) {
+    this(config, objective, source, update, schedule, Collectives.single(), () -> { });
   }
 
   /**
-   * @param trainable the tensors the optimizer updates (the fp32 masters when {@code mixedPrecision}
-   *     is given)
-   * @param mixedPrecision bf16 compute with fp32 masters, or null
+   * @param collectives this rank's data-parallel group
+   * @param afterBackward runs after each micro-batch's {@code backward()}, inside its scope (the
+   *     layer-wise backward of gradient checkpointing and ZeRO-3)
    */
-  public Trainer(TrainConfig config, Map<String, Tensor> trainable, Objective<B> objective, BatchSource<B> source,
-      AdamW optimizer, LrSchedule schedule, MixedPrecision mixedPrecision) {
+  public Trainer(TrainConfig config, Objective<B> objective, BatchSource<B> source, ParameterUpdate update,
+      LrSchedule schedule, Collectives collectives, Runnable afterBackward) {
+    if (config.accumulationSteps() % collectives.worldSize() != 0) {
+      throw new IllegalArgumentException("--train_batch_size (" + config.trainBatchSize() + ") must be a multiple of "
+          + "--micro_train_batch_size × --ranks (" + config.microTrainBatchSize() + " × " + collectives.worldSize() + ")");
+    }
     this.config = config;
-    this.trainable = trainable;
     this.objective = objective;
     this.source = source;
-    this.optimizer = optimizer;
+    this.update = update;
     this.schedule = schedule;
-    this.mixedPrecision = mixedPrecision;
+    this.collectives = collectives;
+    this.afterBackward = afterBackward;
   }
 
   /** Total optimizer steps of the run: ⌈epochs × steps per epoch⌉, capped by {@code max_steps}. */
@@ -63,40 +69,30 @@ public final class Trainer<B> {
     long start = System.nanoTime();
     List<B> micro = source.nextStep();
     double denominator = objective.stepDenominator(micro);
+    int share = micro.size() / collectives.worldSize();
+    List<B> mine = micro.subList(collectives.rank() * share, (collectives.rank() + 1) * share);
     double loss = 0;
     long tokens = 0;
     Map<String, Double> metrics = new LinkedHashMap<>();
-    for (B batch : micro) {
+    for (B batch : mine) {
       try (PointerScope scope = new PointerScope()) {
         Objective.MicroResult r = objective.forward(batch, denominator);
         r.loss().backward();
+        afterBackward.run();
         loss += r.value();
         tokens += r.tokens();
         r.metrics().forEach((k, v) -> metrics.merge(k, v / micro.size(), Double::sum));
       }
     }
-    double gradNorm;
+    if (collectives.worldSize() > 1) {
+      loss = collectives.sum(loss);
+      tokens = Math.round(collectives.sum(tokens));
+      metrics.replaceAll((k, v) -> collectives.sum(v));
+    }
     double lr = schedule.lr(step);
-    boolean skipped;
-    if (mixedPrecision != null) {
-      mixedPrecision.gradientsToMasters();
-    }
-    try (PointerScope scope = new PointerScope()) {
-      Collection<Tensor> params = trainable.values();
-      gradNorm = config.maxNorm() > 0 ? GradClip.clipParameters(params, config.maxNorm())
-          : GradClip.globalNorm(GradClip.gradients(params));
-      skipped = !Double.isFinite(gradNorm);
-      if (skipped) {
-        LOG.warn("step {}: gradient norm is {}, update skipped", step + 1, gradNorm);
-      } else {
-        optimizer.step(lr);
-      }
-      optimizer.zeroGrad();
-    }
-    if (mixedPrecision != null && !skipped) {
-      mixedPrecision.mastersToCompute();
-    }
-    return new StepResult(step + 1, loss, lr, gradNorm, tokens, (System.nanoTime() - start) / 1e9, metrics, skipped);
+    ParameterUpdate.Outcome o = update.apply(step, lr);
+    return new StepResult(step + 1, loss, lr, o.gradNorm(), tokens, (System.nanoTime() - start) / 1e9, metrics,
+        o.skipped());
   }
 
   public TrainConfig config() {
@@ -107,7 +103,11 @@ public final class Trainer<B> {
     return source;
   }
 
-  public AdamW optimizer() {
-    return optimizer;
+  public ParameterUpdate update() {
+    return update;
+  }
+
+  public Collectives collectives() {
+    return collectives;
   }
 }

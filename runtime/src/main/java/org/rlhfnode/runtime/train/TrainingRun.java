@@ -29,33 +29,32 @@ import org.slf4j.LoggerFactory;
  * evaluation every {@code eval_steps}, checkpoints every {@code save_steps} (weights, optimizer,
  * data cursor, step) and the final export. A resumed run continues with exactly the batches and
  * optimizer state the uninterrupted run would have had, so its losses match step for step.
+ *
+ * <p>On N data-parallel ranks every rank runs this loop (checkpoints and evaluations are collective);
+ * rank 0 alone writes {@code metrics.jsonl}, checkpoints, the progress bar and the report.
  */
 public final class TrainingRun<B> {
   private static final Logger LOG = LoggerFactory.getLogger(TrainingRun.class);
 
   private final Trainer<B> trainer;
-  private final Map<String, Tensor> savedWeights;
   private final Supplier<Map<String, Double>> evaluator;
   private final Consumer<Path> exporter;
   private final String label;
-  private final Runnable afterRestore;
+  private final boolean writes; // rank 0
   private Generator rng; // random stream the loss depends on (e.g. LoRA dropout), or null
 
   /**
-   * @param savedWeights the tensors a checkpoint holds (all weights, or only LoRA adapters)
-   * @param evaluator eval metrics on the held-out set (prefixed {@code eval_}), or null
-   * @param exporter writes the final model to a directory, or null
+   * @param evaluator eval metrics on the held-out set (prefixed {@code eval_}), or null; runs on every rank
+   * @param exporter writes the final model to a directory, or null; runs on every rank
    * @param label the algorithm's name on the progress bar
-   * @param afterRestore runs after a checkpoint's weights are copied in (e.g. masters → bf16 weights)
    */
-  public TrainingRun(Trainer<B> trainer, Map<String, Tensor> savedWeights, Supplier<Map<String, Double>> evaluator,
-      Consumer<Path> exporter, String label, Runnable afterRestore) {
+  public TrainingRun(Trainer<B> trainer, Supplier<Map<String, Double>> evaluator, Consumer<Path> exporter,
+      String label) {
     this.trainer = trainer;
-    this.savedWeights = savedWeights;
     this.evaluator = evaluator;
     this.exporter = exporter;
     this.label = label;
-    this.afterRestore = afterRestore;
+    this.writes = trainer.collectives().isFirst();
   }
 
   /** Saves and restores this generator's state with every checkpoint, so a resumed run draws the same numbers. */
@@ -66,7 +65,8 @@ public final class TrainingRun<B> {
 
   /**
    * Runs to the end (or {@code max_steps}): {@code metrics.jsonl}, the progress bar, checkpoints, the
-   * final export, then {@code report.html} and a printed summary. Returns the summary.
+   * final export, then {@code report.html} and a printed summary. Returns the summary (null on
+   * ranks other than 0).
    */
   public Summary run() {
     TrainConfig cfg = trainer.config();
@@ -78,6 +78,13 @@ public final class TrainingRun<B> {
           + cfg.trainBatchSize() + "): no optimizer step can run");
     }
     long start = cfg.loadCheckpoint() ? resume(checkpoints) : 0;
+    if (!writes) {
+      loop(checkpoints, null, null, start, total);
+      if (exporter != null) {
+        exporter.accept(cfg.savePath());
+      }
+      return null;
+    }
     ProgressDisplay progress = ProgressDisplay.onStderr(label, total, start);
     try (MetricsWriter metrics = start > 0 ? MetricsWriter.resume(cfg.savePath(), start)
         : new MetricsWriter(cfg.savePath())) {
@@ -91,11 +98,15 @@ public final class TrainingRun<B> {
     return RunReport.finish(cfg.savePath(), Duration.between(began, Instant.now()), System.err);
   }
 
+  /** {@code metrics} and {@code progress} are null on ranks other than 0. */
   private void loop(CheckpointManager checkpoints, MetricsWriter metrics, ProgressDisplay progress, long start,
       long total) {
     TrainConfig cfg = trainer.config();
     if (start == 0 && evaluator != null) {
-      metrics.log(0, evaluator.get()); // the baseline the run is judged against
+      Map<String, Double> baseline = evaluator.get(); // the baseline the run is judged against
+      if (metrics != null) {
+        metrics.log(0, baseline);
+      }
     }
     for (long step = start; step < total; step++) {
       Trainer.StepResult r = trainer.step(step);
@@ -108,9 +119,13 @@ public final class TrainingRun<B> {
         if (evalNow || finalEval) {
           row.putAll(evaluator.get());
         }
-        metrics.log(done, row);
+        if (metrics != null) {
+          metrics.log(done, row);
+        }
       }
-      progress.update(done, r.loss());
+      if (progress != null) {
+        progress.update(done, r.loss());
+      }
       if (cfg.saveSteps() > 0 && done % cfg.saveSteps() == 0) {
         save(checkpoints, done);
       }
@@ -135,7 +150,12 @@ public final class TrainingRun<B> {
       long epoch = step / Math.max(1, trainer.source().stepsPerEpoch());
       RngState random = rng == null ? RngState.of(cfg.seed(), Map.of()) : RngState.capture(cfg.seed(), Map.of(), rng);
       TrainingState state = TrainingState.at(step, epoch, trainer.source().cursor(), random);
-      checkpoints.save(CheckpointManager.stepTag(step), savedWeights, trainer.optimizer().exportState(), state);
+      Map<String, Tensor> weights = trainer.update().checkpointWeights();
+      Map<String, Tensor> optimizer = trainer.update().exportState();
+      if (writes) {
+        checkpoints.save(CheckpointManager.stepTag(step), weights, optimizer, state);
+      }
+      trainer.collectives().barrier(); // no rank runs ahead of a checkpoint another rank may need
     }
   }
 
@@ -147,15 +167,11 @@ public final class TrainingRun<B> {
     }
     try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
       LoadedCheckpoint ckpt = checkpoints.load(latest.get());
-      for (Map.Entry<String, Tensor> e : savedWeights.entrySet()) {
-        Tensor saved = ckpt.modelWeights().get(e.getKey());
-        if (saved == null) {
-          throw new IllegalArgumentException(latest.get() + ": checkpoint lacks tensor " + e.getKey());
-        }
-        e.getValue().detach().copy_(saved);
+      try {
+        trainer.update().restore(ckpt.modelWeights(), ckpt.optimizerState());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(latest.get() + ": " + e.getMessage(), e);
       }
-      afterRestore.run();
-      trainer.optimizer().restoreState(ckpt.optimizerState());
       trainer.source().restore(ckpt.state().dataCursor());
       if (rng != null) {
         ckpt.state().rng().restoreInto(rng);

@@ -17,6 +17,7 @@ import org.bytedeco.pytorch.TCPStore;
 import org.bytedeco.pytorch.TCPStoreOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.Work;
+import org.rlhfnode.runtime.dist.Collectives;
 
 /**
  * A libtorch c10d process group on the Gloo backend (CPU tensors over TCP), used to broadcast weight bytes
@@ -203,6 +204,14 @@ public final class GlooGroup implements AutoCloseable {
     } catch (RuntimeException e) {
       return false;
     }
+  }
+
+  /**
+   * The general collectives (all-reduce, all-gather, reduce-scatter, …) over this group, valid until
+   * {@link #close()}.
+   */
+  public Collectives collectives() {
+    return Collectives.over(group, rank, worldSize);
   }
 
   /** Whether this group was joined through the store at {@code host:port} as {@code rank} of {@code worldSize}. */

@@ -88,9 +88,10 @@ class TrainerLearnsTest {
     try (CausalLm model = ModelInit.random(tinyConfig(), 5, 0.02, ScalarType.Float, DeviceSpec.CPU, false)) {
       Map<String, Tensor> params = model.parameters();
       params.values().forEach(t -> t.requires_grad_(true));
-      try (AdamW adam = new AdamW(params, cfg.adam())) {
-        Trainer<Batch> trainer = new Trainer<>(cfg, params, new SftObjective(model), new RepeatSource(3, 2, 8),
-            adam, LrSchedule.of(LrSchedule.Kind.CONSTANT_WITH_WARMUP, cfg.learningRate(), 60, 0));
+      try (LocalUpdate update = new LocalUpdate(params, false, cfg.adam(), cfg.maxNorm(),
+          org.rlhfnode.runtime.dist.Collectives.single())) {
+        Trainer<Batch> trainer = new Trainer<>(cfg, new SftObjective(model), new RepeatSource(3, 2, 8),
+            update, LrSchedule.of(LrSchedule.Kind.CONSTANT_WITH_WARMUP, cfg.learningRate(), 60, 0));
         double first = trainer.step(0).loss();
         double last = 0;
         for (int s = 1; s < 60; s++) {

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.rlhfnode.node.settings.TrainSettings;
+import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.algo.RewardScorer;
 import org.rlhfnode.runtime.data.ConditionalSft;
 import org.rlhfnode.runtime.data.DataOptions;
@@ -27,8 +28,8 @@ final class CsftCommand extends TrainAlgorithmCommand {
   static final String SCORE_KEY = "reward";
 
   @Override
-  int run(TrainSettings settings) {
-    try (TrainSession session = new TrainSession(settings)) {
+  int run(TrainSettings settings, Collectives collectives) {
+    try (TrainSession session = new TrainSession(settings, collectives)) {
       DataOptions options = session.dataOptions(true);
       List<List<JsonRecord>> conditioned = new ArrayList<>();
       for (List<JsonRecord> source : DatasetReader.readAll(options.datasetPaths())) {

@@ -3,6 +3,7 @@ package org.rlhfnode.node.cli.train;
 import java.nio.file.Path;
 import java.util.Map;
 import org.rlhfnode.node.settings.TrainSettings;
+import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.algo.DpoObjective;
 import org.rlhfnode.runtime.algo.PreferenceLoss;
 import org.rlhfnode.runtime.algo.ReferenceScores;
@@ -21,8 +22,8 @@ import picocli.CommandLine.Command;
 @Command(name = "dpo", mixinStandardHelpOptions = true, description = "Direct preference optimisation (DPO/cDPO/IPO).")
 final class DpoCommand extends TrainAlgorithmCommand {
   @Override
-  int run(TrainSettings settings) {
-    try (TrainSession session = new TrainSession(settings)) {
+  int run(TrainSettings settings, Collectives collectives) {
+    try (TrainSession session = new TrainSession(settings, collectives)) {
       MixedDataset<PairExample> data = MixedDataset.pairs(session.dataOptions(false), session.tokenizerView());
       Collator collator = Collator.of(session.tokenizerView(), session.dataOptions(false));
       int micro = session.config.microTrainBatchSize();

@@ -2,6 +2,7 @@ package org.rlhfnode.node.cli.train;
 
 import java.util.Map;
 import org.rlhfnode.node.settings.TrainSettings;
+import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.algo.KtoLoss;
 import org.rlhfnode.runtime.algo.KtoObjective;
 import org.rlhfnode.runtime.data.Collator;
@@ -17,8 +18,8 @@ import picocli.CommandLine.Command;
 @Command(name = "kto", mixinStandardHelpOptions = true, description = "Kahneman-Tversky optimisation.")
 final class KtoCommand extends TrainAlgorithmCommand {
   @Override
-  int run(TrainSettings settings) {
-    try (TrainSession session = new TrainSession(settings);
+  int run(TrainSettings settings, Collectives collectives) {
+    try (TrainSession session = new TrainSession(settings, collectives);
         CausalLm reference = session.frozen(DpoCommand.referenceDir(session))) {
       MixedDataset<KtoExample> data = MixedDataset.kto(session.dataOptions(true), session.tokenizerView());
       Collator collator = Collator.of(session.tokenizerView(), session.dataOptions(true));

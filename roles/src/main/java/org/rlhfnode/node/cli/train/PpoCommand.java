@@ -4,6 +4,7 @@ import java.util.List;
 import org.rlhfnode.node.cluster.NodeAddress;
 import org.rlhfnode.node.cluster.PpoNode;
 import org.rlhfnode.node.settings.TrainSettings;
+import org.rlhfnode.runtime.dist.Collectives;
 import picocli.CommandLine.Command;
 
 /**
@@ -14,7 +15,12 @@ import picocli.CommandLine.Command;
     description = "PPO / GRPO / RLOO / REINFORCE++ with every role in one JVM (= --role all).")
 final class PpoCommand extends TrainAlgorithmCommand {
   @Override
-  int run(TrainSettings settings) {
+  boolean dataParallel() {
+    return false; // PpoSettings refuses --ranks > 1
+  }
+
+  @Override
+  int run(TrainSettings settings, Collectives collectives) {
     return PpoNode.run(List.of("all"), NodeAddress.self(NodeAddress.DEFAULT_HOST, 0), List.of(), settings);
   }
 }

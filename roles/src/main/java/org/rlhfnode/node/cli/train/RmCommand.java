@@ -8,6 +8,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.rlhfnode.node.settings.TrainSettings;
+import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.algo.RewardModelLoss;
 import org.rlhfnode.runtime.algo.RewardObjective;
 import org.rlhfnode.runtime.data.BatchIterator;
@@ -27,8 +28,8 @@ import picocli.CommandLine.Command;
 @Command(name = "rm", mixinStandardHelpOptions = true, description = "Reward-model training.")
 final class RmCommand extends TrainAlgorithmCommand {
   @Override
-  int run(TrainSettings settings) {
-    try (TrainSession session = new TrainSession(settings)) {
+  int run(TrainSettings settings, Collectives collectives) {
+    try (TrainSession session = new TrainSession(settings, collectives)) {
       session.replacePolicy(RewardHead.ensure(session.policy(), session.config.seed()));
       MixedDataset<PairExample> data = MixedDataset.pairs(session.dataOptions(false), session.tokenizerView());
       Collator collator = Collator.of(session.tokenizerView(), session.dataOptions(false));

@@ -2,6 +2,7 @@ package org.rlhfnode.node.cli.train;
 
 import java.util.Map;
 import org.rlhfnode.node.settings.TrainSettings;
+import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.algo.SftObjective;
 import org.rlhfnode.runtime.data.Collator;
 import org.rlhfnode.runtime.data.MixedDataset;
@@ -12,8 +13,8 @@ import picocli.CommandLine.Command;
 @Command(name = "sft", mixinStandardHelpOptions = true, description = "Supervised fine-tuning.")
 final class SftCommand extends TrainAlgorithmCommand {
   @Override
-  int run(TrainSettings settings) {
-    try (TrainSession session = new TrainSession(settings)) {
+  int run(TrainSettings settings, Collectives collectives) {
+    try (TrainSession session = new TrainSession(settings, collectives)) {
       train(session, MixedDataset.sft(session.dataOptions(true), session.tokenizerView()), "sft");
     }
     return 0;

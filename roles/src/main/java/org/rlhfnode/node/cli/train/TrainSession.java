@@ -27,10 +27,10 @@ import org.rlhfnode.runtime.model.ModelSaver;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.tokenizer.HfTokenizer;
 import org.rlhfnode.runtime.train.AdamW;
+import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.train.BatchSource;
 import org.rlhfnode.runtime.train.ExampleBatches;
 import org.rlhfnode.runtime.train.LrSchedule;
-import org.rlhfnode.runtime.train.MixedPrecision;
 import org.rlhfnode.runtime.train.Objective;
 import org.rlhfnode.runtime.train.TrainConfig;
 import org.rlhfnode.runtime.train.Trainer;
@@ -47,12 +47,17 @@ final class TrainSession implements AutoCloseable {
   final ScalarType dtype;
   final Path pretrain;
   final HfTokenizer tokenizer;
+  final Collectives collectives;
+  private final DataParallelism parallelism;
   private CausalLm policy;
   private LoraModel lora;
 
-  TrainSession(TrainSettings s) {
+  /** Rank {@code collectives.rank()} of the run's data-parallel group (one rank: {@link Collectives#single()}). */
+  TrainSession(TrainSettings s, Collectives collectives) {
     this.settings = s;
+    this.collectives = collectives;
     this.config = trainConfig(s);
+    this.parallelism = DataParallelism.of(s, collectives);
     org.rlhfnode.runtime.tensor.CpuThreads.configure(s.integer("model.threads"));
     torch.manual_seed(config.seed());
     this.device = DeviceSpec.parse(s.string("model.device"));
@@ -156,28 +161,32 @@ final class TrainSession implements AutoCloseable {
     long scheduled = source.stepsPerEpoch() * config.maxEpochs();
     LrSchedule schedule = LrSchedule.of(config.lrScheduler(), config.learningRate(), Math.max(1, scheduled),
         config.lrWarmupRatio());
-    MixedPrecision mixed = config.bf16() ? new MixedPrecision(trainable) : null;
-    Map<String, Tensor> updated = mixed == null ? trainable : mixed.masters();
-    try (AdamW adam = new AdamW(updated, config.adam())) {
-      Trainer<B> trainer = new Trainer<>(config, updated, objective, source, adam, schedule, mixed);
-      Supplier<Map<String, Double>> eval = evaluator == null ? null : () -> withoutTraining(evaluator);
-      TrainingRun<B> run = new TrainingRun<>(trainer, updated, eval, dir -> export(dir, extraConfig.get()), label,
-          mixed == null ? () -> { } : mixed::mastersToCompute);
+    try (DataParallelism.Prepared prepared = parallelism.prepare(policy, trainable, config,
+        lora == null ? null : lora.dropoutGenerator(), lora != null)) {
+      Trainer<B> trainer = new Trainer<>(config, objective, source, prepared.update(), schedule, collectives,
+          prepared.afterBackward());
+      Supplier<Map<String, Double>> eval = evaluator == null ? null : () -> withoutTraining(evaluator, prepared);
+      TrainingRun<B> run = new TrainingRun<>(trainer, eval, dir -> {
+        Map<String, ?> extra = extraConfig.get();
+        prepared.materializeAll();
+        if (collectives.isFirst()) {
+          export(dir, extra);
+        }
+        collectives.barrier(); // every rank returns once the model is written
+      }, label);
       return (lora == null ? run : run.withRandomStream(lora.dropoutGenerator())).run();
-    } finally {
-      if (mixed != null) {
-        mixed.close();
-      }
     }
   }
 
-  private Map<String, Double> withoutTraining(Supplier<Map<String, Double>> evaluator) {
+  private Map<String, Double> withoutTraining(Supplier<Map<String, Double>> evaluator,
+      DataParallelism.Prepared prepared) {
     if (lora != null) {
       lora.setTraining(false);
     }
     try (NoGradGuard guard = new NoGradGuard()) {
       return evaluator.get();
     } finally {
+      prepared.releaseAll();
       if (lora != null) {
         lora.setTraining(true);
       }
