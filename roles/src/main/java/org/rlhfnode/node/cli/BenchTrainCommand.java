@@ -1,5 +1,6 @@
 package org.rlhfnode.node.cli;
 
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.PointerScope;
@@ -27,9 +28,26 @@ final class BenchTrainCommand implements Callable<Integer> {
   @Option(names = "--seq-len", defaultValue = "512") int seqLen;
   @Option(names = "--steps", defaultValue = "3") int steps;
   @Option(names = "--seed", defaultValue = "0") long seed;
+  @Option(names = "--ranks", split = ",", defaultValue = "1",
+      description = "Data-parallel rank counts to measure, e.g. 1,2 (threads with Gloo on CPU).")
+  List<Integer> ranks;
+  @Option(names = "--zero_stage", split = ",", defaultValue = "0",
+      description = "ZeRO stages to measure, e.g. 0,1,2,3 (with --ranks > 1).")
+  List<Integer> stages;
+  @Option(names = "--gradient_checkpointing", description = "Recompute each layer in backward (always on at stage 3).")
+  boolean gradientCheckpointing;
 
   @Override
   public Integer call() {
+    if (!ranks.equals(List.of(1)) || !stages.equals(List.of(0)) || gradientCheckpointing) {
+      for (int s : stages) {
+        if (s < 0 || s > 3) {
+          throw new IllegalArgumentException("--zero_stage must be 0, 1, 2 or 3, got " + s);
+        }
+      }
+      BenchParallelTrain.run(modelOptions, ranks, stages, gradientCheckpointing, microBatch, seqLen, steps, seed);
+      return 0;
+    }
     try (CausalLm model = modelOptions.load()) {
       model.parameters().values().forEach(t -> t.requires_grad_(true));
       SftObjective objective = new SftObjective(model);

@@ -26,6 +26,7 @@ public final class Collectives {
   private final Backend backend; // null for a group of one
   private final int rank;
   private final int worldSize;
+  private long busyNanos; // time spent waiting in collectives (one rank thread uses this object)
 
   private Collectives(Backend backend, int rank, int worldSize) {
     this.backend = backend;
@@ -152,6 +153,11 @@ public final class Collectives {
     }
   }
 
+  /** Nanoseconds this rank has spent in collectives so far (what {@code bench train} reports as communication). */
+  public long busyNanos() {
+    return busyNanos;
+  }
+
   /** {@code rank r of n (backend)}, for messages. */
   public String describe() {
     return "rank " + rank + " of " + worldSize + (backend == null ? "" : " (" + backend.getBackendName().getString() + ")");
@@ -165,8 +171,10 @@ public final class Collectives {
   }
 
   private void await(Work work, String what) {
+    long start = System.nanoTime();
     try (Work w = work) {
       w._wait();
+      busyNanos += System.nanoTime() - start;
     } catch (RuntimeException e) {
       String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip();
       int nl = m.indexOf('\n');

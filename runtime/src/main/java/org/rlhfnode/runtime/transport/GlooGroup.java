@@ -169,6 +169,7 @@ public final class GlooGroup implements AutoCloseable {
     }
     ProcessGroupGloo.Options options = ProcessGroupGloo.Options.create(millis(timeout));
     options.devices().push_back(ProcessGroupGloo.createDeviceForHostname(localAddressTowards(host)));
+    QuietStdout.begin(); // Gloo announces each connection on standard output
     try {
       ProcessGroupGloo group = retained(new ProcessGroupGloo(store, rank, worldSize, options));
       return new GlooGroup(host, port, rank, worldSize, token, store, group);
@@ -176,6 +177,8 @@ public final class GlooGroup implements AutoCloseable {
       store.releaseReference();
       throw new GlooException("gloo group at " + host + ":" + port + ": rank " + rank + " of " + worldSize
           + " failed while waiting for the other ranks (timeout " + timeout.toMillis() + " ms): " + firstLine(e), e);
+    } finally {
+      QuietStdout.end();
     }
   }
 
