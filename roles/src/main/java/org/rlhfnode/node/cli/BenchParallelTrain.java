@@ -116,7 +116,7 @@ final class BenchParallelTrain {
   }
 
   /** Every token a random target; {@code ranks} micro-batches per step. */
-  private static final class RandomTokens implements BatchSource<Batch> {
+  static final class RandomTokens implements BatchSource<Batch> {
     private final int vocab;
     private final int rows;
     private final int length;

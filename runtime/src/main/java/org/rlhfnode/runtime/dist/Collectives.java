@@ -10,6 +10,8 @@ import org.bytedeco.pytorch.ReduceScatterOptions;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.Work;
+import org.rlhfnode.runtime.tensor.DeviceSpec;
+import org.rlhfnode.runtime.tensor.Tensors;
 
 /**
  * The collectives one rank of a group uses, over a c10d {@link Backend}: Gloo on CPU tensors,
@@ -26,12 +28,14 @@ public final class Collectives {
   private final Backend backend; // null for a group of one
   private final int rank;
   private final int worldSize;
+  private final DeviceSpec device; // where this backend's tensors live: CPU for Gloo, the rank's GPU for NCCL
   private long busyNanos; // time spent waiting in collectives (one rank thread uses this object)
 
-  private Collectives(Backend backend, int rank, int worldSize) {
+  private Collectives(Backend backend, int rank, int worldSize, DeviceSpec device) {
     this.backend = backend;
     this.rank = rank;
     this.worldSize = worldSize;
+    this.device = device;
   }
 
   /** A failed collective: one line naming the operation, the rank and the backend's reason. */
@@ -43,7 +47,7 @@ public final class Collectives {
 
   /** The group of one rank: every collective returns its input. */
   public static Collectives single() {
-    return new Collectives(null, 0, 1);
+    return new Collectives(null, 0, 1, DeviceSpec.CPU);
   }
 
   /**
@@ -51,11 +55,21 @@ public final class Collectives {
    * (and closes it) for as long as this object is used.
    */
   public static Collectives over(Backend backend, int rank, int worldSize) {
+    return over(backend, rank, worldSize, DeviceSpec.CPU);
+  }
+
+  /** As {@link #over(Backend, int, int)} for a backend whose tensors live on {@code device} (NCCL: the rank's GPU). */
+  public static Collectives over(Backend backend, int rank, int worldSize, DeviceSpec device) {
     Objects.requireNonNull(backend, "backend");
     if (worldSize < 1 || rank < 0 || rank >= worldSize) {
       throw new IllegalArgumentException("rank " + rank + " is not in a group of " + worldSize);
     }
-    return new Collectives(backend, rank, worldSize);
+    return new Collectives(backend, rank, worldSize, device);
+  }
+
+  /** The device of this backend's tensors. */
+  public DeviceSpec device() {
+    return device;
   }
 
   public int rank() {
@@ -135,9 +149,8 @@ public final class Collectives {
       return value;
     }
     try (PointerScope scope = new PointerScope()) {
-      Tensor t = org.bytedeco.pytorch.global.torch.scalar_tensor(new org.bytedeco.pytorch.Scalar(value),
-          new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Double))
-          .reshape(1);
+      Tensor t = org.bytedeco.pytorch.global.torch.full(new long[] {1}, new org.bytedeco.pytorch.Scalar(value),
+          Tensors.options(org.bytedeco.pytorch.global.torch.ScalarType.Double, device)); // [1]
       allReduceSum(t);
       return t.item_double();
     }

@@ -119,6 +119,11 @@ public final class GlooGroup implements AutoCloseable {
       return connect(host, port, worldSize, 0, token, client(server, timeout), timeout);
     }
 
+    /** A new client of this host's store, owned by the caller (for a group of another backend: NCCL). */
+    public Store newClient() {
+      return client(server, timeout);
+    }
+
     /** Stops the store server: ranks still waiting in it fail at once. Close the group first. */
     @Override
     public void close() {
@@ -158,6 +163,27 @@ public final class GlooGroup implements AutoCloseable {
           + firstLine(e), e);
     }
     return connect(host, port, worldSize, rank, token, store, timeout);
+  }
+
+  /**
+   * A client of the store at {@code host:port} that libtorch may hold, for a group of another backend
+   * (NCCL); the caller releases it.
+   */
+  public static Store storeClient(String host, int port, Duration timeout) {
+    checkPort(port, false);
+    TCPStoreOptions options = new TCPStoreOptions().port((short) port).isServer(false).timeout(millis(timeout));
+    TCPStore first = null;
+    try {
+      first = new TCPStore(host, options);
+      return client(first, timeout);
+    } catch (RuntimeException e) {
+      throw new GlooException("cannot reach the c10d TCP store at " + host + ":" + port + " within "
+          + timeout.toMillis() + " ms: " + firstLine(e), e);
+    } finally {
+      if (first != null) {
+        first.deallocate(); // only its clone is used
+      }
+    }
   }
 
   /** Takes ownership of {@code store} (released if joining fails). */

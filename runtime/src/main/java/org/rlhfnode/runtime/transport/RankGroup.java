@@ -36,10 +36,22 @@ public final class RankGroup {
    *     (a failed collective), with that rank's message
    */
   public static <T> List<T> run(int ranks, Duration timeout, String name, Body<T> body) {
+    return run(ranks, null, timeout, name, body);
+  }
+
+  /**
+   * Runs {@code body} on one thread per CUDA device of {@code devices} over an NCCL group (rank r on
+   * {@code cuda:devices[r]}); results in rank order.
+   */
+  public static <T> List<T> runNccl(List<Integer> devices, Duration timeout, String name, Body<T> body) {
+    return run(devices.size(), devices, timeout, name, body);
+  }
+
+  private static <T> List<T> run(int ranks, List<Integer> cudaDevices, Duration timeout, String name, Body<T> body) {
     if (ranks < 1) {
       throw new IllegalArgumentException("--ranks must be >= 1, got " + ranks);
     }
-    if (ranks == 1) {
+    if (ranks == 1 && cudaDevices == null) {
       try {
         return List.of(body.run(Collectives.single()));
       } catch (RuntimeException e) {
@@ -55,9 +67,19 @@ public final class RankGroup {
       for (int r = 0; r < ranks; r++) {
         int rank = r;
         Thread t = new Thread(() -> {
-          try (GlooGroup group = rank == 0 ? host.form(ranks)
-              : GlooGroup.join(host.host(), host.port(), ranks, rank, timeout)) {
-            results.set(rank, body.run(group.collectives()));
+          try {
+            if (cudaDevices == null) {
+              try (GlooGroup group = rank == 0 ? host.form(ranks)
+                  : GlooGroup.join(host.host(), host.port(), ranks, rank, timeout)) {
+                results.set(rank, body.run(group.collectives()));
+              }
+            } else {
+              org.bytedeco.pytorch.Store store = rank == 0 ? host.newClient()
+                  : GlooGroup.storeClient(host.host(), host.port(), timeout);
+              try (NcclGroup group = NcclGroup.connect(store, rank, ranks, cudaDevices.get(rank), timeout)) {
+                results.set(rank, body.run(group.collectives()));
+              }
+            }
           } catch (Throwable e) {
             failures.set(rank, e);
           }
