@@ -41,9 +41,23 @@ import org.rlhfnode.runtime.train.AdamW;
  * @param run the loop's own settings: outputs, seed, staleness, timeouts
  * @param resilience checkpoints, resume and recovery
  * @param weightSync the {@code rlhf.weight_sync} section (transport, windows, timeouts)
+ * @param trainers how the policy and critic trainers spread over their ranks
  */
 public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Options experience, PpoUpdater.Options update,
-    AdamW.Options adam, Kl kl, Run run, Devices devices, Resilience resilience, Config weightSync) {
+    AdamW.Options adam, Kl kl, Run run, Devices devices, Resilience resilience, Config weightSync,
+    Trainers trainers) {
+
+  /**
+   * The trainer roles' ranks ({@code --actor_num_gpus_per_node}, {@code --critic_num_gpus_per_node}:
+   * that many devices of the role's group, or that many CPU threads) and their memory options.
+   *
+   * @param actorRanks the device of each policy-trainer rank
+   * @param criticRanks the device of each critic rank
+   * @param zeroStage {@code --zero_stage}
+   * @param gradientCheckpointing {@code --gradient_checkpointing}
+   */
+  public record Trainers(List<DeviceSpec> actorRanks, List<DeviceSpec> criticRanks, int zeroStage,
+      boolean gradientCheckpointing) {}
 
   /**
    * The models of the run.
@@ -108,16 +122,15 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
       "ppo.eval_max_samples", "ppo.max_iterations", "ppo.num_episodes", "ppo.role_timeout_s", "ppo.recovery_timeout_s",
       "ppo.stop_timeout_s", "train.save_path", "train.ckpt_path", "train.load_checkpoint", "train.max_ckpt_num",
       "train.save_steps", "train.eval_steps", "train.logging_steps", "train.save_dtype", "train.save_hf_ckpt",
-      "rollout.output", "data.dataset", "data.eval_dataset");
+      "rollout.output", "data.dataset", "data.eval_dataset", "train.ranks", "train.zero_stage",
+      "train.gradient_checkpointing", "train.adam_offload");
   private static final List<String> MATHS_SECTIONS = List.of("model", "data", "train", "rollout", "ppo", "algo");
 
   /** Reads and checks the settings. */
   public static PpoSettings from(TrainSettings s) {
-    if (s.integer("train.ranks") != 1 || s.integer("train.zero_stage") != 0 || s.bool("train.gradient_checkpointing")
-        || s.bool("train.adam_offload")) {
-      throw new IllegalArgumentException("--ranks, --zero_stage, --gradient_checkpointing and --adam_offload apply to "
-          + "train sft|rm|dpo|kto|csft in this version; PPO's trainer roles run on one rank (set them to their "
-          + "defaults: 1, 0, false, false)");
+    if (s.integer("train.ranks") != 1) {
+      throw new IllegalArgumentException("--ranks is for train sft|rm|dpo|kto|csft; PPO's trainers take "
+          + "--actor_num_gpus_per_node and --critic_num_gpus_per_node");
     }
     Path pretrain = s.path("model.pretrain");
     Path ref = s.optPath("model.ref_pretrain");
@@ -175,7 +188,46 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
         seconds(s, "ppo.role_timeout_s"));
     return new PpoSettings(models, prompts, exp, update, adam,
         new Kl(initKl, kt == null ? null : Double.parseDouble(kt), s.number("ppo.kl_horizon")), run, devices(s),
-        resilience(s, savePath), s.asConfig().withOnlyPath("rlhf.weight_sync"));
+        resilience(s, savePath), s.asConfig().withOnlyPath("rlhf.weight_sync"), trainers(s));
+  }
+
+  private static Trainers trainers(TrainSettings s) {
+    for (String role : List.of("actor", "critic")) {
+      if (s.integer("placement." + role + "_num_nodes") != 1) {
+        throw new IllegalArgumentException("--" + role + "_num_nodes " + s.integer("placement." + role + "_num_nodes")
+            + ": a trainer over ranks on several nodes is not implemented yet; use one node's devices ("
+            + "--" + role + "_num_gpus_per_node)");
+      }
+    }
+    int stage = s.integer("train.zero_stage");
+    if (stage < 0 || stage > 3) {
+      throw new IllegalArgumentException("--zero_stage must be 0, 1, 2 or 3, got " + stage);
+    }
+    if (s.bool("train.adam_offload") && (ranks(s, "actor").get(0).cuda() || ranks(s, "critic").get(0).cuda())) {
+      throw new IllegalArgumentException("--adam_offload on a CUDA device is not implemented yet: the optimizer "
+          + "state stays on the device (use --zero_stage 3 over more ranks to divide it)");
+    }
+    return new Trainers(ranks(s, "actor"), ranks(s, "critic"), stage, s.bool("train.gradient_checkpointing"));
+  }
+
+  /** The devices of a trainer's ranks: the first N of its group, or N CPU ranks. */
+  private static List<DeviceSpec> ranks(TrainSettings s, String role) {
+    int n = positive(s, "placement." + role + "_num_gpus_per_node");
+    String path = "placement." + role + "_devices";
+    String group = s.string(path).trim();
+    if (group.equalsIgnoreCase("cpu")) {
+      return java.util.Collections.nCopies(n, DeviceSpec.CPU);
+    }
+    String[] ids = group.substring(group.indexOf(':') + 1).split(",");
+    if (ids.length < n) {
+      throw new IllegalArgumentException("--" + role + "_num_gpus_per_node " + n + " but --" + role + "_devices '"
+          + group + "' names " + ids.length + " device(s)");
+    }
+    List<DeviceSpec> out = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(device(s, path, "cuda:" + ids[i].trim()));
+    }
+    return out;
   }
 
   private static Resilience resilience(TrainSettings s, Path savePath) {
@@ -268,9 +320,13 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
   /** "cpu" or "cuda:<ids>"; the first id of a group is the role's device. */
   static DeviceSpec device(TrainSettings s, String path) {
     String group = s.string(path).trim();
-    String first = group.contains(",") ? group.substring(0, group.indexOf(',')) : group;
+    return device(s, path, group.contains(",") ? group.substring(0, group.indexOf(',')) : group);
+  }
+
+  private static DeviceSpec device(TrainSettings s, String path, String one) {
+    String group = s.string(path).trim();
     try {
-      return DeviceSpec.parse(first);
+      return DeviceSpec.parse(one);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--" + path.substring(path.indexOf('.') + 1) + " '" + group
           + "': " + e.getMessage());

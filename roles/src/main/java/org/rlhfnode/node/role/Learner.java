@@ -4,37 +4,18 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.messages.Role;
 import org.rlhfnode.messages.TensorMap;
-import org.rlhfnode.messages.TensorNames;
 import org.rlhfnode.node.ppo.PpoSettings;
-import org.rlhfnode.node.ppo.WireArrays;
 import org.rlhfnode.runtime.algo.ppo.Experience;
 import org.rlhfnode.runtime.algo.ppo.PpoUpdater;
 import org.rlhfnode.runtime.algo.ppo.RolloutRows;
-import org.rlhfnode.runtime.algo.ppo.ScoringPass;
-import org.rlhfnode.runtime.checkpoint.CheckpointManager;
-import org.rlhfnode.runtime.checkpoint.LoadedCheckpoint;
-import org.rlhfnode.runtime.checkpoint.RngState;
-import org.rlhfnode.runtime.checkpoint.RunCheckpoints;
-import org.rlhfnode.runtime.checkpoint.TrainingState;
-import org.rlhfnode.runtime.io.DType;
-import org.rlhfnode.runtime.model.CausalLm;
-import org.rlhfnode.runtime.model.ModelLoader;
-import org.rlhfnode.runtime.model.ModelSaver;
-import org.rlhfnode.runtime.model.RewardHead;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
-import org.rlhfnode.runtime.tokenizer.HfTokenizer;
-import org.rlhfnode.runtime.train.AdamW;
+import org.rlhfnode.runtime.transport.RankGang;
 import org.rlhfnode.runtime.transport.WeightPayload;
 
 /**
@@ -43,10 +24,8 @@ import org.rlhfnode.runtime.transport.WeightPayload;
  * Both train in float32 master weights on their device with their own AdamW (algorithms.md §8).
  */
 public final class Learner {
-  private static final String UPDATES = "ppo_updates";
-  private static final String ROLE = "role";
-  private static final String VERSION = "policy_version";
-  private static final String RUN = "run_id";
+  /** Bound on forming a trainer's rank group and on each of its collectives. */
+  private static final java.time.Duration GANG_TIMEOUT = java.time.Duration.ofMinutes(30);
   private final boolean policy;
   private final PpoSettings settings;
 
@@ -79,14 +58,28 @@ public final class Learner {
     return policy;
   }
 
-  /** Loads the model and builds its optimizer and updater; on the role's thread. */
+  /** The devices of this learner's ranks. */
+  List<DeviceSpec> rankDevices() {
+    return policy ? settings.trainers().actorRanks() : settings.trainers().criticRanks();
+  }
+
+  /**
+   * Starts the learner's ranks (threads of this JVM over its device group) and loads the model,
+   * its update and its updater on each; blocks until they are ready.
+   */
   Loaded load() {
-    Path dir = policy ? settings.models().pretrain() : settings.models().criticPretrain();
-    CausalLm model = ModelLoader.load(dir, device(), ScalarType.Float);
-    if (!policy) {
-      model = RewardHead.ensure(model, settings.run().seed());
+    List<DeviceSpec> devices = rankDevices();
+    String name = role().label() + "-ranks";
+    RankGang gang = devices.get(0).cuda()
+        ? RankGang.cuda(devices.stream().map(DeviceSpec::index).toList(), GANG_TIMEOUT, name)
+        : RankGang.cpu(devices.size(), GANG_TIMEOUT, name);
+    try {
+      List<LearnerRank> ranks = gang.run(c -> LearnerRank.load(policy, settings, c));
+      return new Loaded(gang, ranks);
+    } catch (RuntimeException e) {
+      gang.close();
+      throw e;
     }
-    return new Loaded(model, dir);
   }
 
   /** The numbers of an update as {@code TrainStepDone} carries them (NaN where a part did not run). */
@@ -113,72 +106,48 @@ public final class Learner {
     }
   }
 
-  /** A loaded model with its optimizer. */
+  /**
+   * A loaded model on every rank, with its update and updater: each method runs on all ranks
+   * together (each rank on its own thread) and returns rank 0's answer.
+   */
   final class Loaded implements AutoCloseable {
-    private final CausalLm model;
-    private final Path source;
-    private final AdamW adam;
-    private final PpoUpdater updater;
+    private final RankGang gang;
+    private final List<LearnerRank> ranks;
 
-    Loaded(CausalLm model, Path source) {
-      this.model = model;
-      this.source = source;
-      Map<String, Tensor> params = model.parameters();
-      params.values().forEach(t -> t.requires_grad_(true));
-      this.adam = new AdamW(params, settings.adam());
-      PpoUpdater.Trainee trainee = new PpoUpdater.Trainee(model, params, adam);
-      this.updater = policy ? new PpoUpdater(settings.update(), trainee, null)
-          : new PpoUpdater(settings.update(), null, trainee);
+    Loaded(RankGang gang, List<LearnerRank> ranks) {
+      this.gang = gang;
+      this.ranks = ranks;
     }
 
     /** lp_old (policy) or V_old (critic) of the rows, with the current weights. */
     TensorMap score(RolloutRows rows) {
-      model.checkTokenIds(rows.ids(), "sequence");
-      int micro = settings.experience().microRolloutBatchSize();
-      return policy
-          ? WireArrays.perToken(TensorNames.OLD_LOG_PROBS, rows,
-              ScoringPass.logProbs(model, rows, settings.experience().temperature(), micro))
-          : WireArrays.perToken(TensorNames.VALUES, rows, ScoringPass.values(model, rows, micro));
+      return gang.first(c -> ranks.get(c.rank()).score(rows));
     }
 
     /** One update per experience batch; the actor is frozen for the first {@code freezing_actor_steps}. */
     PpoUpdater.Metrics train(List<Experience> batches, long iteration) {
-      boolean trainActor = iteration >= settings.run().freezingActorSteps();
-      PpoUpdater.Metrics last = null;
-      for (Experience e : batches) {
-        last = updater.update(e, trainActor);
-      }
-      return last;
+      return gang.first(c -> ranks.get(c.rank()).train(batches, iteration));
     }
 
     /** The current weights as a payload of version {@code version}. */
     WeightPayload payload(long version) {
-      return WeightPayload.of(version, model);
+      return gang.first(c -> ranks.get(c.rank()).payload(version));
     }
 
     /** Saves the model as a HuggingFace directory (with the tokenizer files); returns the bytes written. */
     long export(Path dir) {
-      ModelSaver.save(model, dir, settings.run().saveBf16() ? DType.BF16 : DType.F32, ModelSaver.DEFAULT_SHARD_BYTES);
-      HfTokenizer.copyFiles(source, dir);
-      return bytesUnder(dir);
+      return gang.first(c -> ranks.get(c.rank()).export(dir));
     }
 
     /**
      * Writes this learner's part of checkpoint {@code tag} (after {@code iteration} iterations) into
-     * {@code partDir}: the fp32 weights, the AdamW state, the update count that seeds the next shuffles and
-     * the weight version; with {@code save_hf_ckpt} the policy also writes {@code hf/}, a HuggingFace
-     * directory. Returns the SHA-256 of the part's manifest.
+     * {@code partDir}: the fp32 weights, the AdamW state (whole, as one rank holds it, so that any rank
+     * count can resume), the update count that seeds the next shuffles and the weight version; with
+     * {@code save_hf_ckpt} the policy also writes {@code hf/}. Rank 0 writes. Returns the SHA-256 of the
+     * part's manifest.
      */
     String writePart(Path partDir, String tag, long iteration, long version, String runId) {
-      try (PointerScope scope = new PointerScope()) {
-        TrainingState state = new TrainingState(iteration, 0, Map.of(),
-            RngState.of(settings.run().seed(), Map.of(UPDATES, updater.updates())), iteration,
-            Map.of(ROLE, role().label(), VERSION, version, RUN, runId));
-        RunCheckpoints.PartContent hf = policy && settings.resilience().saveHfCkpt() ? dir -> export(dir.resolve("hf"))
-            : null;
-        return RunCheckpoints.writeTrainerPart(partDir, tag, iteration, model.parameters(), adam.exportState(), state,
-            hf);
-      }
+      return gang.first(c -> ranks.get(c.rank()).writePart(partDir, tag, iteration, version, runId));
     }
 
     /**
@@ -189,37 +158,19 @@ public final class Learner {
      * @throws IllegalArgumentException the part is of another role or model (names the file and tensor)
      */
     long restore(Path partDir) {
-      try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
-        LoadedCheckpoint c = RunCheckpoints.loadTrainerPart(partDir);
-        Object role = c.state().metadata().get(ROLE);
-        if (!role().label().equals(role)) {
-          throw new IllegalArgumentException(partDir + ": a part of the " + role + " role, not of the " + role());
-        }
-        Map<String, Tensor> params = model.parameters();
-        Path weights = partDir.resolve(CheckpointManager.MODEL_DIR);
-        if (!params.keySet().equals(c.modelWeights().keySet())) {
-          throw new IllegalArgumentException(weights + ": other tensors than this model's (" + c.modelWeights().size()
-              + " vs " + params.size() + "): a checkpoint of another model");
-        }
-        for (Map.Entry<String, Tensor> e : params.entrySet()) {
-          Tensor saved = c.modelWeights().get(e.getKey());
-          if (!Arrays.equals(saved.sizes().vec().get(), e.getValue().sizes().vec().get())) {
-            throw new IllegalArgumentException(weights + ": tensor " + e.getKey() + " has shape "
-                + Arrays.toString(saved.sizes().vec().get()) + ", the model's is "
-                + Arrays.toString(e.getValue().sizes().vec().get()) + ": a checkpoint of another model");
-          }
-          e.getValue().detach().copy_(saved);
-        }
-        adam.restoreState(c.optimizerState());
-        updater.restoreUpdates(c.state().rng().counter(UPDATES, 0));
-        return ((Number) c.state().metadata().get(VERSION)).longValue();
-      }
+      return gang.first(c -> ranks.get(c.rank()).restore(partDir));
     }
 
     @Override
     public void close() {
-      adam.close();
-      model.close();
+      try {
+        gang.run(c -> {
+          ranks.get(c.rank()).close();
+          return null;
+        });
+      } finally {
+        gang.close();
+      }
     }
   }
 }

@@ -26,7 +26,7 @@ public final class LocalUpdate implements ParameterUpdate {
   /**
    * @param trainable the model's trainable tensors
    * @param bf16 keep fp32 masters for bf16 trainables
-   * @param maxNorm clip to this global norm (0 = measure only)
+   * @param maxNorm clip to this global norm (≤ 0 = measure only)
    */
   public LocalUpdate(Map<String, Tensor> trainable, boolean bf16, AdamW.Options adam, double maxNorm,
       Collectives collectives) {
@@ -34,6 +34,15 @@ public final class LocalUpdate implements ParameterUpdate {
     this.updated = mixedPrecision == null ? trainable : mixedPrecision.masters();
     this.optimizer = new AdamW(updated, adam);
     this.collectives = collectives;
+    this.maxNorm = maxNorm;
+  }
+
+  /** One rank, the given optimizer over {@code trainable} (closed with this update). */
+  public LocalUpdate(Map<String, Tensor> trainable, AdamW optimizer, double maxNorm) {
+    this.mixedPrecision = null;
+    this.updated = trainable;
+    this.optimizer = optimizer;
+    this.collectives = Collectives.single();
     this.maxNorm = maxNorm;
   }
 

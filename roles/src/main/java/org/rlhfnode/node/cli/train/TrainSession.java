@@ -28,6 +28,7 @@ import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.tokenizer.HfTokenizer;
 import org.rlhfnode.runtime.train.AdamW;
 import org.rlhfnode.runtime.dist.Collectives;
+import org.rlhfnode.runtime.parallel.Parallelism;
 import org.rlhfnode.runtime.train.BatchSource;
 import org.rlhfnode.runtime.train.ExampleBatches;
 import org.rlhfnode.runtime.train.LrSchedule;
@@ -161,7 +162,7 @@ final class TrainSession implements AutoCloseable {
     long scheduled = source.stepsPerEpoch() * config.maxEpochs();
     LrSchedule schedule = LrSchedule.of(config.lrScheduler(), config.learningRate(), Math.max(1, scheduled),
         config.lrWarmupRatio());
-    try (DataParallelism.Prepared prepared = parallelism.prepare(policy, trainable, config,
+    try (Parallelism.Prepared prepared = parallelism.prepare(policy, trainable, config,
         lora == null ? null : lora.dropoutGenerator(), lora != null)) {
       Trainer<B> trainer = new Trainer<>(config, objective, source, prepared.update(), schedule, collectives,
           prepared.afterBackward());
@@ -179,7 +180,7 @@ final class TrainSession implements AutoCloseable {
   }
 
   private Map<String, Double> withoutTraining(Supplier<Map<String, Double>> evaluator,
-      DataParallelism.Prepared prepared) {
+      Parallelism.Prepared prepared) {
     if (lora != null) {
       lora.setTraining(false);
     }

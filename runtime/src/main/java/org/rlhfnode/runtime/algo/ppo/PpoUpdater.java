@@ -11,8 +11,10 @@ import org.rlhfnode.runtime.data.Batch;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.tensor.Tensors;
 import org.rlhfnode.runtime.train.BatchTensors;
-import org.rlhfnode.runtime.train.GradClip;
-import org.rlhfnode.runtime.train.Optimizer;
+import org.rlhfnode.runtime.dist.Collectives;
+import org.rlhfnode.runtime.train.AdamW;
+import org.rlhfnode.runtime.train.LocalUpdate;
+import org.rlhfnode.runtime.train.ParameterUpdate;
 
 /**
  * The policy and critic updates of one iteration (algorithms.md §8, §10): {@code max_epochs} shuffled
@@ -82,9 +84,15 @@ public final class PpoUpdater {
   }
 
   /**
-   * A model being trained: its trainable tensors (leaves with {@code requires_grad}) and their optimizer.
+   * A model being trained: how its gradients become an update (one rank, or ZeRO over N) and what
+   * runs after each micro-batch's backward (the layer-wise backward of gradient checkpointing).
    */
-  public record Trainee(CausalLm model, Map<String, Tensor> parameters, Optimizer optimizer) {}
+  public record Trainee(CausalLm model, ParameterUpdate update, Runnable afterBackward) {
+    /** One rank, plain backward: {@code adam} over {@code parameters}, clipped to {@code maxNorm} (≤ 0: off). */
+    public static Trainee local(CausalLm model, Map<String, Tensor> parameters, AdamW adam, double maxNorm) {
+      return new Trainee(model, new LocalUpdate(parameters, adam, maxNorm), () -> { });
+    }
+  }
 
   /**
    * Means over the iteration's optimizer steps (NaN where a part did not run).
@@ -105,6 +113,7 @@ public final class PpoUpdater {
   private final Options options;
   private final Trainee actor;
   private final Trainee critic;
+  private final Collectives collectives;
   private long updates;
 
   /**
@@ -112,6 +121,16 @@ public final class PpoUpdater {
    * @param critic the value model with a score head, or null for critic-free estimators
    */
   public PpoUpdater(Options options, Trainee actor, Trainee critic) {
+    this(options, actor, critic, Collectives.single());
+  }
+
+  /**
+   * Data parallel over {@code collectives}: every rank draws the same mini-batches, rank r runs the
+   * r-th of N equal runs of each mini-batch's micro-batches, and the step's normaliser and the
+   * updates are those of one rank (see {@link org.rlhfnode.runtime.train.Trainer}); the mini-batch's
+   * micro-batch count must divide by N.
+   */
+  public PpoUpdater(Options options, Trainee actor, Trainee critic, Collectives collectives) {
     if (actor == null && critic == null) {
       throw new IllegalArgumentException("a PPO updater needs an actor, a critic or both");
     }
@@ -121,6 +140,7 @@ public final class PpoUpdater {
     this.options = options;
     this.actor = actor;
     this.critic = critic;
+    this.collectives = collectives;
   }
 
   /** How many rollouts this updater has trained on; seeds the next one's mini-batch shuffles. */
@@ -176,7 +196,8 @@ public final class PpoUpdater {
   private void actorStep(Experience mini, Sums sums) {
     double tokens = Math.max(1.0, mini.actionTokens());
     double denominator = options.policy().gspo() ? Math.max(1.0, nonEmpty(mini)) : tokens;
-    for (Experience micro : micros(mini)) {
+    Sums mine = new Sums();
+    for (Experience micro : myMicros(mini)) {
       try (PointerScope scope = new PointerScope()) {
         Micro m = Micro.of(micro, actor.model());
         Tensor logits = actor.model().logits(actor.model().hidden(m.ids, m.attention, null)); // [b, L, V]
@@ -188,53 +209,66 @@ public final class PpoUpdater {
             denominator);
         Tensor loss = pl.loss(); // []
         double share = LossReduction.tokens(m.mask) / tokens;
-        sums.policyLoss += pl.value();
-        sums.clipFraction += pl.clipFraction() * share;
-        sums.policyKl += pl.policyKl() * share;
+        mine.policyLoss += pl.value();
+        mine.clipFraction += pl.clipFraction() * share;
+        mine.policyKl += pl.policyKl() * share;
         if (options.klLossCoef() > 0) {
           Tensor k = options.klLossEstimator().between(lp, m.floats(micro.refLogProbs())); // [b, T]
           Tensor klLoss = LossReduction.token(Shapes.masked(k, m.mask), m.mask, tokens);
-          sums.klLoss += klLoss.item_double();
+          mine.klLoss += klLoss.item_double();
           loss = loss.add(klLoss.mul(new Scalar(options.klLossCoef())));
         }
         if (!Double.isNaN(options.entropyCoef())) {
           Tensor scaled = logits.narrow(1, 0, micro.actionFrame()).div(new Scalar(options.temperature())); // [b, T, V]
           Tensor h = Entropy.mean(scaled, m.mask, tokens); // []
-          sums.entropy += h.item_double();
+          mine.entropy += h.item_double();
           if (options.entropyCoef() != 0) {
             loss = loss.sub(h.mul(new Scalar(options.entropyCoef())));
           }
         }
         loss.backward();
+        actor.afterBackward().run();
       }
     }
+    sums.add(mine.over(collectives));
     sums.actorGradNorm += step(actor, options.actorLr());
   }
 
   private void criticStep(Experience mini, Sums sums) {
     double tokens = Math.max(1.0, mini.actionTokens());
-    for (Experience micro : micros(mini)) {
+    double valueLoss = 0;
+    for (Experience micro : myMicros(mini)) {
       try (PointerScope scope = new PointerScope()) {
         Micro m = Micro.of(micro, critic.model());
         Tensor values = critic.model().scores(critic.model().hidden(m.ids, m.attention, null))
             .narrow(1, 0, micro.actionFrame()); // [b, T] V_φ
         ValueLoss.Result vl = ValueLoss.compute(options.value(),
             new ValueLoss.Batch(values, m.floats(micro.values()), m.floats(micro.returns()), m.mask), tokens);
-        sums.valueLoss += vl.value();
+        valueLoss += vl.value();
         vl.loss().backward();
+        critic.afterBackward().run();
       }
     }
+    sums.valueLoss += collectives.sum(valueLoss);
     sums.criticGradNorm += step(critic, options.criticLr());
   }
 
-  /** Clip, step, zero; a non-finite gradient norm skips the step. */
+  /** Combine over the ranks, clip, step, zero; a non-finite gradient norm skips the step. */
   private double step(Trainee t, double lr) {
-    double norm = GradClip.clipParameters(t.parameters().values(), options.maxGradNorm());
-    if (Double.isFinite(norm)) {
-      t.optimizer().step(lr);
+    return t.update().apply(updates, lr).gradNorm();
+  }
+
+  /** This rank's run of the mini-batch's micro-batches. */
+  private java.util.List<Experience> myMicros(Experience mini) {
+    java.util.List<Experience> all = micros(mini);
+    int n = collectives.worldSize();
+    if (all.size() % n != 0) {
+      throw new IllegalArgumentException("a mini-batch of " + mini.batchSize() + " samples makes " + all.size()
+          + " micro-batches, which do not divide over " + n + " ranks: make train_batch_size and the rollout's "
+          + "samples multiples of micro_train_batch_size × ranks");
     }
-    t.optimizer().zeroGrad();
-    return norm;
+    int share = all.size() / n;
+    return all.subList(collectives.rank() * share, (collectives.rank() + 1) * share);
   }
 
   private java.util.List<Experience> micros(Experience mini) {
@@ -310,6 +344,26 @@ public final class PpoUpdater {
     double actorGradNorm;
     double criticGradNorm;
     int steps;
+
+    /** The policy parts summed over the ranks. */
+    Sums over(Collectives c) {
+      if (c.worldSize() > 1) {
+        policyLoss = c.sum(policyLoss);
+        clipFraction = c.sum(clipFraction);
+        policyKl = c.sum(policyKl);
+        klLoss = c.sum(klLoss);
+        entropy = c.sum(entropy);
+      }
+      return this;
+    }
+
+    void add(Sums o) {
+      policyLoss += o.policyLoss;
+      clipFraction += o.clipFraction;
+      policyKl += o.policyKl;
+      klLoss += o.klLoss;
+      entropy += o.entropy;
+    }
 
     Metrics metrics(boolean actor, boolean critic, boolean withEntropy, boolean withKlLoss) {
       double n = Math.max(1, steps);

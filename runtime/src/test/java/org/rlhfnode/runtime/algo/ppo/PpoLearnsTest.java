@@ -36,8 +36,8 @@ class PpoLearnsTest {
       try (AdamW actorOpt = new AdamW(actorParams, AdamW.Options.DEFAULTS);
           AdamW criticOpt = withCritic ? new AdamW(criticParams, AdamW.Options.DEFAULTS) : null) {
         PpoUpdater updater = new PpoUpdater(PpoUpdater.Options.defaults(8, 4, 1e-2, 1e-2).withEpochs(2),
-            new PpoUpdater.Trainee(actor, actorParams, actorOpt),
-            withCritic ? new PpoUpdater.Trainee(critic, criticParams, criticOpt) : null);
+            PpoUpdater.Trainee.local(actor, actorParams, actorOpt, 1.0),
+            withCritic ? PpoUpdater.Trainee.local(critic, criticParams, criticOpt, 1.0) : null);
         List<Double> rewards = new ArrayList<>();
         for (int it = 0; it < ITERATIONS; it++) {
           Experience e = maker.make(PpoTestModels.prompts(), 100 + it, it);

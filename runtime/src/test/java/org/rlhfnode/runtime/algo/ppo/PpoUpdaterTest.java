@@ -34,7 +34,7 @@ class PpoUpdaterTest {
       try (AdamW opt = new AdamW(params, AdamW.Options.DEFAULTS)) {
         PpoUpdater.Options o = PpoUpdater.Options.defaults(8, 8, 1e-3, 0).withEntropy(0.0)
             .withKlLoss(0.1, KlEstimator.K3);
-        PpoUpdater.Metrics m = new PpoUpdater(o, new PpoUpdater.Trainee(actor, params, opt), null).update(e);
+        PpoUpdater.Metrics m = new PpoUpdater(o, PpoUpdater.Trainee.local(actor, params, opt, 1.0), null).update(e);
         assertEquals(1, m.optimizerSteps());
         assertEquals(0.0, m.clipFraction(), 1e-12); // ρ = 1 on the first step: nothing clips
         assertEquals(0.0, m.policyKl(), 1e-5);
@@ -58,7 +58,7 @@ class PpoUpdaterTest {
       try (AdamW actorOpt = new AdamW(actorParams, AdamW.Options.DEFAULTS);
           AdamW criticOpt = new AdamW(criticParams, AdamW.Options.DEFAULTS)) {
         PpoUpdater updater = new PpoUpdater(PpoUpdater.Options.defaults(2, 1, 1e-3, 1e-3).withEpochs(3),
-            new PpoUpdater.Trainee(actor, actorParams, actorOpt), new PpoUpdater.Trainee(critic, criticParams, criticOpt));
+            PpoUpdater.Trainee.local(actor, actorParams, actorOpt, 1.0), PpoUpdater.Trainee.local(critic, criticParams, criticOpt, 1.0));
         PpoUpdater.Metrics m = updater.update(e, false);
         assertEquals(6, m.optimizerSteps()); // 4 samples / 2 per step × 3 epochs
         assertTrue(Double.isNaN(m.policyLoss()));

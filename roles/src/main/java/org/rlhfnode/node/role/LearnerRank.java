@@ -1,0 +1,199 @@
+package org.rlhfnode.node.role;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.rlhfnode.messages.Role;
+import org.rlhfnode.messages.TensorMap;
+import org.rlhfnode.messages.TensorNames;
+import org.rlhfnode.node.ppo.PpoSettings;
+import org.rlhfnode.node.ppo.WireArrays;
+import org.rlhfnode.runtime.algo.ppo.Experience;
+import org.rlhfnode.runtime.algo.ppo.PpoUpdater;
+import org.rlhfnode.runtime.algo.ppo.RolloutRows;
+import org.rlhfnode.runtime.algo.ppo.ScoringPass;
+import org.rlhfnode.runtime.checkpoint.CheckpointManager;
+import org.rlhfnode.runtime.checkpoint.LoadedCheckpoint;
+import org.rlhfnode.runtime.checkpoint.RngState;
+import org.rlhfnode.runtime.checkpoint.RunCheckpoints;
+import org.rlhfnode.runtime.checkpoint.TrainingState;
+import org.rlhfnode.runtime.dist.Collectives;
+import org.rlhfnode.runtime.io.DType;
+import org.rlhfnode.runtime.model.CausalLm;
+import org.rlhfnode.runtime.model.ModelLoader;
+import org.rlhfnode.runtime.model.ModelSaver;
+import org.rlhfnode.runtime.model.RewardHead;
+import org.rlhfnode.runtime.parallel.Parallelism;
+import org.rlhfnode.runtime.tokenizer.HfTokenizer;
+import org.rlhfnode.runtime.transport.WeightPayload;
+
+/**
+ * One rank of a {@link Learner}: its copy (or, at ZeRO-3, its shard) of the model, its part of the
+ * optimizer and its updater, used only on the rank's own thread. Every rank runs every method (they
+ * are collective at N ranks); rank 0 alone writes files and returns payloads.
+ */
+final class LearnerRank implements AutoCloseable {
+  private static final String UPDATES = "ppo_updates";
+  private static final String ROLE = "role";
+  private static final String VERSION = "policy_version";
+  private static final String RUN = "run_id";
+
+  private final boolean policy;
+  private final PpoSettings settings;
+  private final Collectives collectives;
+  private final CausalLm model;
+  private final Path source;
+  private final Parallelism.Prepared prepared;
+  private final PpoUpdater updater;
+
+  private LearnerRank(boolean policy, PpoSettings settings, Collectives collectives, CausalLm model, Path source) {
+    this.policy = policy;
+    this.settings = settings;
+    this.collectives = collectives;
+    this.model = model;
+    this.source = source;
+    Map<String, Tensor> params = model.parameters();
+    params.values().forEach(t -> t.requires_grad_(true));
+    PpoSettings.Trainers t = settings.trainers();
+    this.prepared = new Parallelism(t.zeroStage(), t.gradientCheckpointing()).prepare(model, params, false,
+        settings.adam(), settings.update().maxGradNorm(), collectives, null, false);
+    PpoUpdater.Trainee trainee = new PpoUpdater.Trainee(model, prepared.update(), prepared.afterBackward());
+    this.updater = policy ? new PpoUpdater(settings.update(), trainee, null, collectives)
+        : new PpoUpdater(settings.update(), null, trainee, collectives);
+  }
+
+  /** Loads the model on this rank's device (a critic gets a score head when it has none). */
+  static LearnerRank load(boolean policy, PpoSettings s, Collectives c) {
+    Path dir = policy ? s.models().pretrain() : s.models().criticPretrain();
+    List<org.rlhfnode.runtime.tensor.DeviceSpec> devices = policy ? s.trainers().actorRanks()
+        : s.trainers().criticRanks();
+    CausalLm model = ModelLoader.load(dir, devices.get(c.rank()), ScalarType.Float);
+    if (!policy) {
+      model = RewardHead.ensure(model, s.run().seed());
+    }
+    return new LearnerRank(policy, s, c, model, dir);
+  }
+
+  private Role role() {
+    return policy ? Role.POLICY : Role.CRITIC;
+  }
+
+  /** lp_old (policy) or V_old (critic) of the rows; every rank computes them (ZeRO-3 needs all). */
+  TensorMap score(RolloutRows rows) {
+    model.checkTokenIds(rows.ids(), "sequence");
+    int micro = settings.experience().microRolloutBatchSize();
+    try {
+      return policy
+          ? WireArrays.perToken(TensorNames.OLD_LOG_PROBS, rows,
+              ScoringPass.logProbs(model, rows, settings.experience().temperature(), micro))
+          : WireArrays.perToken(TensorNames.VALUES, rows, ScoringPass.values(model, rows, micro));
+    } finally {
+      prepared.releaseAll();
+    }
+  }
+
+  /** One update per experience batch; the actor is frozen for the first {@code freezing_actor_steps}. */
+  PpoUpdater.Metrics train(List<Experience> batches, long iteration) {
+    boolean trainActor = iteration >= settings.run().freezingActorSteps();
+    PpoUpdater.Metrics last = null;
+    for (Experience e : batches) {
+      last = updater.update(e, trainActor);
+    }
+    return last;
+  }
+
+  /** Rank 0: the current weights as a payload; other ranks help gather them (ZeRO-3) and return null. */
+  WeightPayload payload(long version) {
+    prepared.materializeAll();
+    try {
+      return collectives.isFirst() ? WeightPayload.of(version, model) : null;
+    } finally {
+      prepared.releaseAll();
+    }
+  }
+
+  /** Rank 0 saves the model as a HuggingFace directory; returns the bytes written (0 elsewhere). */
+  long export(Path dir) {
+    prepared.materializeAll();
+    try {
+      if (!collectives.isFirst()) {
+        return 0;
+      }
+      ModelSaver.save(model, dir, settings.run().saveBf16() ? DType.BF16 : DType.F32, ModelSaver.DEFAULT_SHARD_BYTES);
+      HfTokenizer.copyFiles(source, dir);
+      return Learner.bytesUnder(dir);
+    } finally {
+      prepared.releaseAll();
+      collectives.barrier();
+    }
+  }
+
+  /** See {@link Learner.Loaded#writePart}; the weights and state are assembled on every rank, rank 0 writes. */
+  String writePart(Path partDir, String tag, long iteration, long version, String runId) {
+    try (PointerScope scope = new PointerScope()) {
+      Map<String, Tensor> weights = prepared.update().checkpointWeights();
+      Map<String, Tensor> optimizer = prepared.update().exportState();
+      prepared.materializeAll(); // the hf/ directory reads the model whole
+      String sha = null;
+      if (collectives.isFirst()) {
+        TrainingState state = new TrainingState(iteration, 0, Map.of(),
+            RngState.of(settings.run().seed(), Map.of(UPDATES, updater.updates())), iteration,
+            Map.of(ROLE, role().label(), VERSION, version, RUN, runId));
+        RunCheckpoints.PartContent hf = policy && settings.resilience().saveHfCkpt()
+            ? dir -> exportHere(dir.resolve("hf")) : null;
+        sha = RunCheckpoints.writeTrainerPart(partDir, tag, iteration, weights, optimizer, state, hf);
+      }
+      prepared.releaseAll();
+      collectives.barrier();
+      return sha;
+    }
+  }
+
+  private void exportHere(Path dir) {
+    ModelSaver.save(model, dir, settings.run().saveBf16() ? DType.BF16 : DType.F32, ModelSaver.DEFAULT_SHARD_BYTES);
+    HfTokenizer.copyFiles(source, dir);
+  }
+
+  /** See {@link Learner.Loaded#restore}: every rank reads the part and keeps its share. */
+  long restore(Path partDir) {
+    try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+      LoadedCheckpoint c = RunCheckpoints.loadTrainerPart(partDir);
+      Object savedRole = c.state().metadata().get(ROLE);
+      if (!role().label().equals(savedRole)) {
+        throw new IllegalArgumentException(partDir + ": a part of the " + savedRole + " role, not of the " + role());
+      }
+      Map<String, Tensor> saved = c.modelWeights();
+      Path weights = partDir.resolve(CheckpointManager.MODEL_DIR);
+      Map<String, long[]> shapes = new java.util.LinkedHashMap<>();
+      prepared.materializeAll(); // shapes of the whole tensors
+      model.parameters().forEach((k, v) -> shapes.put(k, v.sizes().vec().get()));
+      prepared.releaseAll();
+      if (!shapes.keySet().equals(saved.keySet())) {
+        throw new IllegalArgumentException(weights + ": other tensors than this model's (" + saved.size()
+            + " vs " + shapes.size() + "): a checkpoint of another model");
+      }
+      for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+        long[] got = saved.get(e.getKey()).sizes().vec().get();
+        if (!Arrays.equals(got, e.getValue())) {
+          throw new IllegalArgumentException(weights + ": tensor " + e.getKey() + " has shape "
+              + Arrays.toString(got) + ", the model's is " + Arrays.toString(e.getValue())
+              + ": a checkpoint of another model");
+        }
+      }
+      prepared.update().restore(saved, c.optimizerState());
+      updater.restoreUpdates(c.state().rng().counter(UPDATES, 0));
+      return ((Number) c.state().metadata().get(VERSION)).longValue();
+    }
+  }
+
+  @Override
+  public void close() {
+    prepared.close();
+    model.close();
+  }
+}

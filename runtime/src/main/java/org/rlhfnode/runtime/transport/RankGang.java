@@ -1,0 +1,138 @@
+package org.rlhfnode.runtime.transport;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.rlhfnode.runtime.dist.Collectives;
+
+/**
+ * N long-lived rank threads of one role, joined in a group once (Gloo over 127.0.0.1 on CPU, NCCL
+ * with one rank per CUDA device), that run the same task together whenever asked: how a trainer role
+ * spreads over its device group while its actor sees one logical role. {@link #run} hands the task
+ * to every rank and waits for all of them; a rank's state lives in what the tasks build on its thread
+ * (libtorch's grad mode is per thread). One caller at a time.
+ */
+public final class RankGang implements AutoCloseable {
+  /** A task every rank runs on its own thread with its collectives. */
+  @FunctionalInterface
+  public interface Task<T> {
+    T run(Collectives collectives) throws Exception;
+  }
+
+  private record Job(Task<?> task, CompletableFuture<Object> done) {}
+
+  private static final Job STOP = new Job(c -> null, new CompletableFuture<>());
+
+  private final List<BlockingQueue<Job>> queues = new ArrayList<>();
+  private final CompletableFuture<List<Object>> finished;
+  private final int ranks;
+
+  private RankGang(int ranks, List<Integer> cudaDevices, Duration timeout, String name) {
+    this.ranks = ranks;
+    for (int r = 0; r < ranks; r++) {
+      queues.add(new LinkedBlockingQueue<>());
+    }
+    RankGroup.Body<Object> body = c -> {
+      BlockingQueue<Job> queue = queues.get(c.rank());
+      for (Job job = queue.take(); job != STOP; job = queue.take()) {
+        try {
+          job.done.complete(job.task.run(c));
+        } catch (Throwable e) {
+          job.done.completeExceptionally(e);
+        }
+      }
+      return null;
+    };
+    this.finished = CompletableFuture.supplyAsync(() -> cudaDevices == null
+        ? RankGroup.run(ranks, timeout, name, body) : RankGroup.runNccl(cudaDevices, timeout, name, body),
+        runnable -> new Thread(runnable, name + "-gang").start());
+  }
+
+  /** {@code ranks} CPU ranks (threads over Gloo; one rank: a single thread, no group). */
+  public static RankGang cpu(int ranks, Duration timeout, String name) {
+    if (ranks < 1) {
+      throw new IllegalArgumentException("a rank gang needs at least 1 rank, got " + ranks);
+    }
+    return new RankGang(ranks, null, timeout, name);
+  }
+
+  /** One rank per CUDA device of {@code devices}, over NCCL. */
+  public static RankGang cuda(List<Integer> devices, Duration timeout, String name) {
+    return new RankGang(devices.size(), List.copyOf(devices), timeout, name);
+  }
+
+  public int ranks() {
+    return ranks;
+  }
+
+  /**
+   * Runs {@code task} on every rank and returns the results in rank order.
+   *
+   * @throws RuntimeException rank 0's failure if it failed, else the first rank's (a failed collective
+   *     on one rank is usually another rank's failure seen from there)
+   */
+  public <T> List<T> run(Task<T> task) {
+    List<CompletableFuture<Object>> futures = new ArrayList<>();
+    for (BlockingQueue<Job> q : queues) {
+      CompletableFuture<Object> f = new CompletableFuture<>();
+      futures.add(f);
+      q.add(new Job(task, f));
+    }
+    CompletableFuture<Void> all = CompletableFuture.allOf(futures.toArray(new CompletableFuture[0]));
+    try {
+      CompletableFuture.anyOf(all, finished).join(); // the gang ending early (a failed group) ends the wait too
+    } catch (RuntimeException e) {
+      throw unwrap(e);
+    }
+    List<T> out = new ArrayList<>();
+    RuntimeException failure = null;
+    for (CompletableFuture<Object> f : futures) {
+      try {
+        @SuppressWarnings("unchecked")
+        T value = (T) f.getNow(null);
+        out.add(value);
+      } catch (RuntimeException e) {
+        RuntimeException cause = unwrap(e);
+        boolean secondary = cause instanceof Collectives.CollectiveException;
+        if (failure == null || (failure instanceof Collectives.CollectiveException && !secondary)) {
+          failure = cause;
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+    if (!all.isDone()) {
+      finished.join(); // throws the group's failure
+      throw new IllegalStateException("the rank gang stopped before the task ended");
+    }
+    return out;
+  }
+
+  /** Rank 0's result of {@link #run}. */
+  public <T> T first(Task<T> task) {
+    return run(task).get(0);
+  }
+
+  private static RuntimeException unwrap(RuntimeException e) {
+    Throwable t = e.getCause() != null && (e instanceof java.util.concurrent.CompletionException) ? e.getCause() : e;
+    return t instanceof RuntimeException re ? re : new IllegalStateException(t.getMessage(), t);
+  }
+
+  /** Ends the rank threads (after their current task) and the group. */
+  @Override
+  public void close() {
+    queues.forEach(q -> q.add(STOP));
+    try {
+      finished.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      // the group had failed already; its failure was reported by run()
+    }
+  }
+}
