@@ -13,7 +13,8 @@ import picocli.CommandLine.Option;
 @Command(name = "rlhf-node", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
     description = "RLHF and alignment for large language models on the JVM.",
     subcommands = {ForwardCommand.class, GenerateCommand.class, InitModelCommand.class, BenchCommand.class,
-        org.rlhfnode.node.cli.train.TrainCommand.class, RejectionSampleCommand.class, NodeCommand.class})
+        org.rlhfnode.node.cli.train.TrainCommand.class, RejectionSampleCommand.class, NodeCommand.class, PlanCommand.class,
+        GpuCheckCommand.class})
 public final class Cli implements Runnable {
   /** Exit code for bad input and failed runs. */
   public static final int EXIT_ERROR = 2;
