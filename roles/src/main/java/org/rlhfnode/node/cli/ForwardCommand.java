@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
@@ -21,7 +22,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code forward}: the logits of one unpadded sequence as {@code {"shape":[T,V],"logits":[...]}}
- * (row-major float32). A stable contract other tools depend on.
+ * (row-major float32). A stable contract other tools depend on. {@code --tp N} computes them
+ * tensor-parallel on N rank threads (rank 0 writes the file).
  */
 @Command(name = "forward", mixinStandardHelpOptions = true,
     description = "Write the logits of one token sequence as JSON.")
@@ -34,21 +36,40 @@ final class ForwardCommand implements Callable<Integer> {
   @Option(names = "--output", required = true, paramLabel = "FILE.json", description = "Where to write the logits.")
   Path output;
 
+  @Option(names = "--tp", defaultValue = "1", description = "Tensor-parallel ranks (default: ${DEFAULT-VALUE}).")
+  int tp;
+
   @Override
   public Integer call() throws IOException {
     long[] ids = TokenIds.parse(inputIds);
-    try (CausalLm model = modelOptions.load(); PointerScope scope = new PointerScope();
-        InferenceMode guard = new InferenceMode()) {
-      model.checkTokenIds(ids, "--input-ids");
-      Tensor input = Tensors.longs(ids, 1, ids.length).to(model.device().torchDevice(), ScalarType.Long);
-      Tensor mask = torch.ones_like(input);
-      Tensor logits = model.forward(input, mask).select(0, 0); // [T, V]
-      write(output, Tensors.shape(logits), Tensors.toFloats(logits));
+    if (tp != 1) {
+      // every rank ends the forward with the whole logits; rank 0's are written
+      List<Logits> perRank = modelOptions.onRanks(tp, "forward", (model, group) -> logits(model, ids));
+      write(output, perRank.get(0));
+      return 0;
+    }
+    try (CausalLm model = modelOptions.load()) {
+      write(output, logits(model, ids));
     }
     return 0;
   }
 
-  private static void write(Path file, long[] shape, float[] values) throws IOException {
+  /** Logits [T, V] of one sequence: the shape and the row-major values. */
+  private record Logits(long[] shape, float[] values) {}
+
+  private static Logits logits(CausalLm model, long[] ids) {
+    try (PointerScope scope = new PointerScope(); InferenceMode guard = new InferenceMode()) {
+      model.checkTokenIds(ids, "--input-ids");
+      Tensor input = Tensors.longs(ids, 1, ids.length).to(model.device().torchDevice(), ScalarType.Long);
+      Tensor mask = torch.ones_like(input);
+      Tensor logits = model.forward(input, mask).select(0, 0); // [T, V]
+      return new Logits(Tensors.shape(logits), Tensors.toFloats(logits));
+    }
+  }
+
+  private static void write(Path file, Logits logits) throws IOException {
+    long[] shape = logits.shape();
+    float[] values = logits.values();
     Path parent = file.toAbsolutePath().getParent();
     Files.createDirectories(parent);
     Path tmp = Files.createTempFile(parent, ".forward", ".json");

@@ -22,7 +22,9 @@ import picocli.CommandLine.Option;
 /**
  * {@code generate}: continues a prompt (token ids, or text with the model dir's tokenizer) and
  * prints one JSON line per sample with {@code new_tokens}, {@code logprobs}, {@code finish_reason}
- * and, with a tokenizer, {@code text}. A stable contract other tools depend on.
+ * and, with a tokenizer, {@code text}. A stable contract other tools depend on. With {@code --tp N}
+ * the model runs tensor-parallel on N rank threads, each holding its slices; every rank decodes the
+ * same tokens and rank 0 prints the same lines.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true, description = "Generate a continuation.")
 final class GenerateCommand implements Callable<Integer> {
@@ -68,28 +70,37 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--ignore-eos", description = "Do not stop at the EOS token.")
   boolean ignoreEos;
 
+  @Option(names = "--tp", defaultValue = "1",
+      description = "Tensor-parallel ranks, each loading 1/N of the weights (default: ${DEFAULT-VALUE}).")
+  int tp;
+
   @Override
   public Integer call() throws Exception {
     if (numSamples < 1) {
       throw new IllegalArgumentException("--num-samples must be >= 1, got " + numSamples);
     }
+    if (tp < 1) {
+      throw new IllegalArgumentException("--tp must be >= 1, got " + tp);
+    }
     SamplingParams params = new SamplingParams(maxNewTokens, greedy, temperature, topK, topP, seed, null, ignoreEos);
     HfTokenizer tokenizer = null;
-    try (CausalLm model = modelOptions.load()) {
-      if (input.prompt != null || chat || Files.exists(modelOptions.model.resolve("tokenizer.json"))) {
-        tokenizer = loadTokenizer();
-      }
-      long[] ids = input.inputIds != null ? TokenIds.parse(input.inputIds) : encode(tokenizer);
-      model.checkTokenIds(ids, "prompt");
-      if (tokenizer != null && tokenizer.eosTokenId().isPresent()) {
-        params = params.withStops(new long[] {tokenizer.eosTokenId().getAsLong()}, ignoreEos); // end of turn
-      }
-      List<GenerationRequest> requests = new ArrayList<>();
-      for (int i = 0; i < numSamples; i++) {
-        requests.add(new GenerationRequest(ids, params.withSeed(seed + i)));
-      }
-      for (GenerationResult r : new GenerationEngine(model).generate(requests)) {
-        System.out.println(JSON.writeValueAsString(toJson(r, tokenizer)));
+    try {
+      if (tp == 1) {
+        try (CausalLm model = modelOptions.load()) {
+          tokenizer = tokenizerIfWanted();
+          long[] ids = promptIds(tokenizer);
+          model.checkTokenIds(ids, "prompt");
+          print(new GenerationEngine(model).generate(requests(ids, tokenizer, params)), tokenizer);
+        }
+      } else {
+        tokenizer = tokenizerIfWanted();
+        long[] ids = promptIds(tokenizer);
+        List<GenerationRequest> requests = requests(ids, tokenizer, params);
+        List<List<GenerationResult>> perRank = modelOptions.onRanks(tp, "generate", (model, group) -> {
+          model.checkTokenIds(ids, "prompt");
+          return new GenerationEngine(model).generate(requests); // the same tokens on every rank
+        });
+        print(perRank.get(0), tokenizer);
       }
     } finally {
       if (tokenizer != null) {
@@ -97,6 +108,36 @@ final class GenerateCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  private HfTokenizer tokenizerIfWanted() {
+    if (input.prompt != null || chat || Files.exists(modelOptions.model.resolve("tokenizer.json"))) {
+      return loadTokenizer();
+    }
+    return null;
+  }
+
+  private long[] promptIds(HfTokenizer tokenizer) {
+    return input.inputIds != null ? TokenIds.parse(input.inputIds) : encode(tokenizer);
+  }
+
+  /** {@code --num-samples} requests for the prompt, seeds seed..seed+n-1, stopping at the tokenizer's EOS too. */
+  private List<GenerationRequest> requests(long[] ids, HfTokenizer tokenizer, SamplingParams base) {
+    SamplingParams params = base;
+    if (tokenizer != null && tokenizer.eosTokenId().isPresent()) {
+      params = params.withStops(new long[] {tokenizer.eosTokenId().getAsLong()}, ignoreEos); // end of turn
+    }
+    List<GenerationRequest> requests = new ArrayList<>();
+    for (int i = 0; i < numSamples; i++) {
+      requests.add(new GenerationRequest(ids, params.withSeed(seed + i)));
+    }
+    return requests;
+  }
+
+  private static void print(List<GenerationResult> results, HfTokenizer tokenizer) throws Exception {
+    for (GenerationResult r : results) {
+      System.out.println(JSON.writeValueAsString(toJson(r, tokenizer)));
+    }
   }
 
   private HfTokenizer loadTokenizer() {

@@ -20,13 +20,21 @@ public final class Attention {
   private final int headDim;
 
   public Attention(Linear q, Linear k, Linear v, Linear o, ModelConfig config) {
+    this(q, k, v, o, config.numHeads(), config.numKvHeads(), config.headDim());
+  }
+
+  /**
+   * Attention over {@code numHeads} query and {@code numKvHeads} KV heads: all of a model's, or one
+   * tensor-parallel rank's (q/k/v column-parallel, {@code o} row-parallel, so the output is whole).
+   */
+  Attention(Linear q, Linear k, Linear v, Linear o, int numHeads, int numKvHeads, int headDim) {
     this.q = q;
     this.k = k;
     this.v = v;
     this.o = o;
-    this.numHeads = config.numHeads();
-    this.numKvHeads = config.numKvHeads();
-    this.headDim = config.headDim();
+    this.numHeads = numHeads;
+    this.numKvHeads = numKvHeads;
+    this.headDim = headDim;
   }
 
   /**

@@ -21,6 +21,10 @@ import org.rlhfnode.runtime.tensor.Tensors;
  * and optionally reads and extends a {@link KvCache}. Logits come from {@code lm_head} (or the tied
  * embedding); reward and critic models add a {@code score} head. The model owns its weight tensors
  * until {@link #close}.
+ *
+ * <p>A tensor-parallel model ({@link #create(ModelConfig, Map, DeviceSpec, TensorParallel)}) holds one
+ * rank's slices (see {@link TensorParallel}); every rank runs the same calls in the same order, and
+ * each forward ends with the same full logits on every rank.
  */
 public final class CausalLm implements AutoCloseable {
   /** Module name of the output projection in {@link #linears()}. */
@@ -37,13 +41,16 @@ public final class CausalLm implements AutoCloseable {
   private final Linear lmHead; // null for score-only checkpoints
   private final Linear scoreHead; // null for plain LMs
   private final Rope rope;
+  private final TensorParallel tp; // null: this process holds the whole model
+  private final VocabParallel vocabParallel; // the sharded embedding and lm_head; null without tp
   // Filled while the layers are built, in checkpoint order; keys are HF module names.
   private final Map<String, Linear> linears = new LinkedHashMap<>();
   private volatile LayerRunner runner; // null: each layer's plain forward
 
-  private CausalLm(ModelConfig config, Map<String, Tensor> parameters, DeviceSpec device) {
+  private CausalLm(ModelConfig config, Map<String, Tensor> parameters, DeviceSpec device, TensorParallel tp) {
     this.config = config;
     this.device = device;
+    this.tp = tp;
     this.parameters = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
     this.parameters.values().forEach(Tensor::retainReference);
     this.embedding = parameters.get(ParameterLayout.EMBED);
@@ -55,7 +62,9 @@ public final class CausalLm implements AutoCloseable {
     this.layers = List.copyOf(built);
     this.finalNorm = new RmsNorm(parameters.get("model.norm.weight"), config.rmsNormEps());
     Tensor head = config.tieWordEmbeddings() ? embedding : parameters.get(ParameterLayout.LM_HEAD);
-    this.lmHead = head == null ? null : register(LM_HEAD_MODULE, new Linear(head, null));
+    this.lmHead = head == null ? null
+        : register(LM_HEAD_MODULE, tp == null ? new Linear(head, null) : Linear.slice(head, null));
+    this.vocabParallel = tp == null ? null : new VocabParallel(embedding, lmHead, config, tp);
     Tensor score = parameters.get(ParameterLayout.SCORE);
     this.scoreHead = score == null ? null : register(SCORE_MODULE, new Linear(score, null));
     this.rope = new Rope(config);
@@ -67,8 +76,23 @@ public final class CausalLm implements AutoCloseable {
    * {@code score.weight} head is present.
    */
   public static CausalLm create(ModelConfig config, Map<String, Tensor> parameters, DeviceSpec device) {
+    return create(config, parameters, device, null);
+  }
+
+  /**
+   * Builds rank {@code tp.rank()}'s part of a tensor-parallel model over its slices of the weights
+   * (shapes as {@link TensorSlice#localShapes} gives them). A null {@code tp}, or a group of one, is
+   * the whole model of {@link #create(ModelConfig, Map, DeviceSpec)}.
+   *
+   * @throws ConfigException if the config does not split {@code tp.size()} ways
+   */
+  public static CausalLm create(ModelConfig config, Map<String, Tensor> parameters, DeviceSpec device,
+      TensorParallel tp) {
+    TensorParallel split = tp == null || tp.size() == 1 ? null : tp;
+    Map<String, long[]> layout = split == null ? ParameterLayout.of(config)
+        : TensorSlice.localShapes(config, split, ParameterLayout.of(config));
     ScalarType common = null;
-    for (Map.Entry<String, long[]> e : ParameterLayout.of(config).entrySet()) {
+    for (Map.Entry<String, long[]> e : layout.entrySet()) {
       Tensor t = parameters.get(e.getKey());
       boolean optionalHead = e.getKey().equals(ParameterLayout.LM_HEAD)
           && parameters.containsKey(ParameterLayout.SCORE);
@@ -89,7 +113,7 @@ public final class CausalLm implements AutoCloseable {
     if (score != null) {
       checkShape(ParameterLayout.SCORE, score, new long[] {1, config.hiddenSize()});
     }
-    return new CausalLm(config, parameters, device);
+    return new CausalLm(config, parameters, device, split);
   }
 
   private static void checkShape(String name, Tensor t, long[] expected) {
@@ -102,27 +126,50 @@ public final class CausalLm implements AutoCloseable {
 
   private DecoderLayer layer(int i) {
     String p = ParameterLayout.layerPrefix(i);
-    Attention attn = new Attention(linear(p + "self_attn.q_proj"), linear(p + "self_attn.k_proj"),
-        linear(p + "self_attn.v_proj"), linear(p + "self_attn.o_proj"), config);
+    int heads = tp == null ? config.numHeads() : tp.localHeads(config);
+    int kvHeads = tp == null ? config.numKvHeads() : tp.localKvHeads(config);
+    Attention attn = new Attention(sliced(p + "self_attn.q_proj"), sliced(p + "self_attn.k_proj"),
+        sliced(p + "self_attn.v_proj"), row(p + "self_attn.o_proj"), heads, kvHeads, config.headDim());
     FeedForward ffn;
     if (config.isMoe()) {
       Linear router = linear(p + "block_sparse_moe.gate");
       List<Mlp> experts = new ArrayList<>();
       for (int e = 0; e < config.numExperts(); e++) {
         String x = p + "block_sparse_moe.experts." + e + ".";
-        Linear w1 = linear(x + "w1");
-        Linear w2 = linear(x + "w2");
-        experts.add(new Mlp(w1, linear(x + "w3"), w2));
+        Linear w1 = sliced(x + "w1");
+        Linear w2 = sliced(x + "w2"); // row-parallel, but summed once for all experts
+        experts.add(new Mlp(w1, sliced(x + "w3"), w2));
       }
-      ffn = new MoeMlp(router, experts, config.numExpertsPerTok());
+      ffn = new MoeMlp(router, experts, config.numExpertsPerTok(), tp); // tp: one all-reduce for all experts
     } else {
-      ffn = new Mlp(linear(p + "mlp.gate_proj"), linear(p + "mlp.up_proj"), linear(p + "mlp.down_proj"));
+      ffn = new Mlp(sliced(p + "mlp.gate_proj"), sliced(p + "mlp.up_proj"), row(p + "mlp.down_proj"));
     }
     return new DecoderLayer(norm(p + "input_layernorm"), attn, norm(p + "post_attention_layernorm"), ffn);
   }
 
   private Linear linear(String prefix) {
-    return register(prefix, new Linear(parameters.get(prefix + ".weight"), parameters.get(prefix + ".bias")));
+    return register(prefix, new Linear(weight(prefix), bias(prefix)));
+  }
+
+  /**
+   * Under tp, this rank's slice with no reduction of its own (column-parallel, or an expert's w2 that
+   * its MoE block sums); else the whole projection.
+   */
+  private Linear sliced(String prefix) {
+    return tp == null ? linear(prefix) : register(prefix, Linear.slice(weight(prefix), bias(prefix)));
+  }
+
+  /** A row-parallel projection under tp (this rank's input features, outputs all-reduced), else the whole one. */
+  private Linear row(String prefix) {
+    return tp == null ? linear(prefix) : register(prefix, Linear.rowParallel(weight(prefix), bias(prefix), tp));
+  }
+
+  private Tensor weight(String prefix) {
+    return parameters.get(prefix + ".weight");
+  }
+
+  private Tensor bias(String prefix) {
+    return parameters.get(prefix + ".bias");
   }
 
   private Linear register(String module, Linear linear) {
@@ -162,7 +209,7 @@ public final class CausalLm implements AutoCloseable {
     if (r != null) {
       r.beforeForward();
     }
-    Tensor h = torch.embedding(embedding, inputIds);
+    Tensor h = vocabParallel == null ? torch.embedding(embedding, inputIds) : vocabParallel.embed(inputIds);
     for (int i = 0; i < layers.size(); i++) {
       KvCache.Layer layerCache = cache == null ? null : cache.layer(i);
       h = r == null ? layers.get(i).forward(h, cosSin[0], cosSin[1], attnMask, layerCache)
@@ -199,7 +246,7 @@ public final class CausalLm implements AutoCloseable {
     if (lmHead == null) {
       throw new IllegalStateException("this checkpoint has no lm_head (a score-only model)");
     }
-    return lmHead.forward(hidden).to(ScalarType.Float);
+    return vocabParallel == null ? lmHead.forward(hidden).to(ScalarType.Float) : vocabParallel.logits(hidden);
   }
 
   /** Scalar score per position [B, T] in float32 (reward / value head). */
@@ -215,14 +262,20 @@ public final class CausalLm implements AutoCloseable {
     return logits(hidden(inputIds, attentionMask, null));
   }
 
-  /** A KV cache sized for this model. */
+  /** A KV cache sized for this model (for this rank's KV heads under tensor parallelism). */
   public KvCache newCache(int batch, int capacity) {
-    return KvCache.allocate(config, batch, capacity, dtype, device);
+    return tp == null ? KvCache.allocate(config, batch, capacity, dtype, device)
+        : KvCache.allocate(config, tp.localKvHeads(config), batch, capacity, dtype, device);
   }
 
   /** Installs how the decoder layers run ({@code null}: plainly); see {@link LayerRunner}. */
   public void setLayerRunner(LayerRunner runner) {
     this.runner = runner;
+  }
+
+  /** The tensor-parallel group this model is one rank of, or null for a whole model. */
+  public TensorParallel tensorParallel() {
+    return tp;
   }
 
   public boolean hasLmHead() {
@@ -245,7 +298,10 @@ public final class CausalLm implements AutoCloseable {
     return dtype;
   }
 
-  /** The weights by HF name, in checkpoint order (the tied head is not repeated). */
+  /**
+   * The weights by HF name, in checkpoint order (the tied head is not repeated); under tensor
+   * parallelism, this rank's slices.
+   */
   public Map<String, Tensor> parameters() {
     return parameters;
   }

@@ -15,11 +15,22 @@ public final class MoeMlp implements FeedForward {
   private final Linear router; // [E, d]
   private final List<Mlp> experts;
   private final int topK;
+  private final TensorParallel sumOver; // tensor-parallel experts: their partial outputs are summed here; else null
 
   public MoeMlp(Linear router, List<Mlp> experts, int topK) {
+    this(router, experts, topK, null);
+  }
+
+  /**
+   * A tensor-parallel rank's block ({@code sumOver} non-null): the router whole, each expert's w1/w3
+   * output columns and w2 input columns this rank's. Every rank routes the same tokens the same way,
+   * so the experts' partial outputs add up locally and one all-reduce per block completes them.
+   */
+  MoeMlp(Linear router, List<Mlp> experts, int topK, TensorParallel sumOver) {
     this.router = router;
     this.experts = List.copyOf(experts);
     this.topK = topK;
+    this.sumOver = sumOver;
   }
 
   @Override
@@ -43,6 +54,9 @@ public final class MoeMlp implements FeedForward {
       Tensor y = experts.get(e).forward(tokens.index_select(0, idx))
           .mul(column.index_select(0, idx).unsqueeze(1));
       out.index_add_(0, idx, y);
+    }
+    if (sumOver != null) {
+      sumOver.allReduceSum(out);
     }
     return out.view(shape);
   }
