@@ -41,23 +41,25 @@ import org.rlhfnode.runtime.train.AdamW;
  * @param run the loop's own settings: outputs, seed, staleness, timeouts
  * @param resilience checkpoints, resume and recovery
  * @param weightSync the {@code rlhf.weight_sync} section (transport, windows, timeouts)
- * @param trainers how the policy and critic trainers spread over their ranks
+ * @param scale how the trainers and the rollout engine spread over their ranks
  */
 public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Options experience, PpoUpdater.Options update,
     AdamW.Options adam, Kl kl, Run run, Devices devices, Resilience resilience, Config weightSync,
-    Trainers trainers) {
+    Scale scale) {
 
   /**
    * The trainer roles' ranks ({@code --actor_num_gpus_per_node}, {@code --critic_num_gpus_per_node}:
-   * that many devices of the role's group, or that many CPU threads) and their memory options.
+   * that many devices of the role's group, or that many CPU threads), their memory options, and the
+   * rollout engine's tensor-parallel degree.
    *
    * @param actorRanks the device of each policy-trainer rank
    * @param criticRanks the device of each critic rank
    * @param zeroStage {@code --zero_stage}
    * @param gradientCheckpointing {@code --gradient_checkpointing}
+   * @param rolloutTensorParallel {@code --vllm_tensor_parallel_size}: ranks of each rollout engine
    */
-  public record Trainers(List<DeviceSpec> actorRanks, List<DeviceSpec> criticRanks, int zeroStage,
-      boolean gradientCheckpointing) {}
+  public record Scale(List<DeviceSpec> actorRanks, List<DeviceSpec> criticRanks, int zeroStage,
+      boolean gradientCheckpointing, int rolloutTensorParallel) {}
 
   /**
    * The models of the run.
@@ -188,10 +190,10 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
         seconds(s, "ppo.role_timeout_s"));
     return new PpoSettings(models, prompts, exp, update, adam,
         new Kl(initKl, kt == null ? null : Double.parseDouble(kt), s.number("ppo.kl_horizon")), run, devices(s),
-        resilience(s, savePath), s.asConfig().withOnlyPath("rlhf.weight_sync"), trainers(s));
+        resilience(s, savePath), s.asConfig().withOnlyPath("rlhf.weight_sync"), scale(s));
   }
 
-  private static Trainers trainers(TrainSettings s) {
+  private static Scale scale(TrainSettings s) {
     for (String role : List.of("actor", "critic")) {
       if (s.integer("placement." + role + "_num_nodes") != 1) {
         throw new IllegalArgumentException("--" + role + "_num_nodes " + s.integer("placement." + role + "_num_nodes")
@@ -207,7 +209,8 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
       throw new IllegalArgumentException("--adam_offload on a CUDA device is not implemented yet: the optimizer "
           + "state stays on the device (use --zero_stage 3 over more ranks to divide it)");
     }
-    return new Trainers(ranks(s, "actor"), ranks(s, "critic"), stage, s.bool("train.gradient_checkpointing"));
+    return new Scale(ranks(s, "actor"), ranks(s, "critic"), stage, s.bool("train.gradient_checkpointing"),
+        positive(s, "placement.vllm_tensor_parallel_size"));
   }
 
   /** The devices of a trainer's ranks: the first N of its group, or N CPU ranks. */

@@ -60,7 +60,7 @@ public final class Learner {
 
   /** The devices of this learner's ranks. */
   List<DeviceSpec> rankDevices() {
-    return policy ? settings.trainers().actorRanks() : settings.trainers().criticRanks();
+    return policy ? settings.scale().actorRanks() : settings.scale().criticRanks();
   }
 
   /**

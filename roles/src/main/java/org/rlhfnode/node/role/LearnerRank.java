@@ -59,7 +59,7 @@ final class LearnerRank implements AutoCloseable {
     this.source = source;
     Map<String, Tensor> params = model.parameters();
     params.values().forEach(t -> t.requires_grad_(true));
-    PpoSettings.Trainers t = settings.trainers();
+    PpoSettings.Scale t = settings.scale();
     this.prepared = new Parallelism(t.zeroStage(), t.gradientCheckpointing()).prepare(model, params, false,
         settings.adam(), settings.update().maxGradNorm(), collectives, null, false);
     PpoUpdater.Trainee trainee = new PpoUpdater.Trainee(model, prepared.update(), prepared.afterBackward());
@@ -70,8 +70,8 @@ final class LearnerRank implements AutoCloseable {
   /** Loads the model on this rank's device (a critic gets a score head when it has none). */
   static LearnerRank load(boolean policy, PpoSettings s, Collectives c) {
     Path dir = policy ? s.models().pretrain() : s.models().criticPretrain();
-    List<org.rlhfnode.runtime.tensor.DeviceSpec> devices = policy ? s.trainers().actorRanks()
-        : s.trainers().criticRanks();
+    List<org.rlhfnode.runtime.tensor.DeviceSpec> devices = policy ? s.scale().actorRanks()
+        : s.scale().criticRanks();
     CausalLm model = ModelLoader.load(dir, devices.get(c.rank()), ScalarType.Float);
     if (!policy) {
       model = RewardHead.ensure(model, s.run().seed());

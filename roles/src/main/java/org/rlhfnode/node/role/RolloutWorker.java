@@ -33,17 +33,16 @@ import org.rlhfnode.node.actor.RoleErrors;
 import org.rlhfnode.node.actor.RoleExecutor;
 import org.rlhfnode.node.sync.WeightReceiver;
 import org.rlhfnode.node.sync.WeightSyncSettings;
-import org.rlhfnode.runtime.generate.GenerationEngine;
 import org.rlhfnode.runtime.generate.GenerationRequest;
 import org.rlhfnode.runtime.generate.GenerationResult;
-import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelConfig;
-import org.rlhfnode.runtime.model.ModelLoader;
+import org.rlhfnode.runtime.transport.RankGang;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.transport.WeightPayload;
 
 /**
- * A rollout engine: holds one installed policy ({@link CausalLm}) and its weight version, samples
+ * A rollout engine: holds one installed policy ({@link ServedPolicy}: a model, or its tensor-parallel
+ * slices) and its weight version, samples
  * continuations for prompts that ask for exactly that version, and installs newer versions whole.
  * Loading and generation run on a single-thread executor the actor owns and come back through
  * {@code pipeToSelf}; the swap to a new model is one assignment on the actor thread, so a request is
@@ -94,12 +93,27 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   /** {@code version} was not installed (not newer than {@code currentVersion}, or loading failed). */
   public record InstallRefused(long version, long currentVersion, String reason) implements InstallReply {}
 
-  /** Where the worker places models and in which dtype. */
-  public record Settings(DeviceSpec device, ScalarType dtype) {
+  /**
+   * Where the worker places models, in which dtype, and over how many tensor-parallel ranks (threads of
+   * this JVM; {@code --vllm_tensor_parallel_size}).
+   */
+  public record Settings(DeviceSpec device, ScalarType dtype, int tensorParallel) {
     /** Checks the fields. */
     public Settings {
       Objects.requireNonNull(device, "Settings.device");
       Objects.requireNonNull(dtype, "Settings.dtype");
+      if (tensorParallel < 1) {
+        throw new IllegalArgumentException("--vllm_tensor_parallel_size must be ≥ 1, got " + tensorParallel);
+      }
+      if (tensorParallel > 1 && device.cuda()) {
+        throw new IllegalArgumentException("--vllm_tensor_parallel_size " + tensorParallel + " on " + device
+            + ": a tensor-parallel rollout group is proved on CPU (Gloo) only in this version");
+      }
+    }
+
+    /** One rank. */
+    public Settings(DeviceSpec device, ScalarType dtype) {
+      this(device, dtype, 1);
     }
   }
 
@@ -107,17 +121,17 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
       Throwable error) implements RolloutCommand.Local {}
 
   /** A finished load for {@code request} (an {@link InstallWeights} or an {@link InstallPayload}). */
-  private record LoadDone(RolloutCommand request, long version, String source, CausalLm model, Throwable error)
+  private record LoadDone(RolloutCommand request, long version, String source, ServedPolicy model, Throwable error)
       implements RolloutCommand.Local {}
 
   /** A loaded model, its version and the generations that still use it. */
   private static final class Installed {
-    final CausalLm model;
+    final ServedPolicy model;
     final long version;
     int inFlight;
     boolean retired;
 
-    Installed(CausalLm model, long version) {
+    Installed(ServedPolicy model, long version) {
       this.model = model;
       this.version = version;
     }
@@ -132,7 +146,9 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   private final ActorRef<WeightSyncMessage> receiver;
   private final ExecutorService executor;
   /** Every loaded model not yet closed, so that stopping frees even one whose load finished too late. */
-  private final Set<CausalLm> unclosed = ConcurrentHashMap.newKeySet();
+  private final Set<ServedPolicy> unclosed = ConcurrentHashMap.newKeySet();
+  /** The tensor-parallel ranks (threads) that hold and run the slices; null with one rank. */
+  private final RankGang gang;
   private Installed installed;
   /** Highest version accepted for install so far (loading or installed); older installs are refused. */
   private long newestAccepted = NONE;
@@ -166,6 +182,11 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     this.receiver = context.spawn(WeightReceiver.create(receiverId, sync.glooTimeout(), deliveries), RECEIVER_NAME);
     context.getSystem().receptionist().tell(Receptionist.register(WeightReceiver.KEY, receiver));
     this.executor = RoleExecutor.create("rollout-worker-" + context.getSelf().path().name());
+    this.gang = settings.tensorParallel() == 1 ? null
+        : RankGang.cpu(settings.tensorParallel(), java.time.Duration.ofMinutes(30), "rollout-tp");
+    if (gang != null) {
+      context.getLog().info("rollout engine over {} tensor-parallel ranks", settings.tensorParallel());
+    }
   }
 
   @Override
@@ -196,7 +217,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     generating++;
     List<GenerationRequest> requests = RolloutConversions.toRequests(g);
     CompletableFuture<List<GenerationResult>> future =
-        CompletableFuture.supplyAsync(() -> new GenerationEngine(used.model).generate(requests), executor);
+        CompletableFuture.supplyAsync(() -> used.model.generate(requests), executor);
     getContext().pipeToSelf(future, (results, error) -> new GenerationDone(g, used, results, error));
     return this;
   }
@@ -224,7 +245,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
       return this;
     }
     load(install, install.version(), install.modelDir().toString(),
-        () -> ModelLoader.load(install.modelDir(), settings.device(), settings.dtype()));
+        () -> ServedPolicy.load(gang, install.modelDir(), settings.device(), settings.dtype()));
     return this;
   }
 
@@ -247,7 +268,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
         if (config == null) {
           throw new IllegalStateException("no model was loaded to take the config from");
         }
-        return payload.toModel(config, settings.device(), settings.dtype());
+        return ServedPolicy.fromPayload(gang, payload, config, settings.device(), settings.dtype());
       }
     });
     return this;
@@ -284,10 +305,10 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   }
 
   /** Accepts {@code version} and builds its model on the executor; {@link LoadDone} swaps it in. */
-  private void load(RolloutCommand request, long version, String source, Supplier<CausalLm> build) {
+  private void load(RolloutCommand request, long version, String source, Supplier<ServedPolicy> build) {
     newestAccepted = version;
-    CompletableFuture<CausalLm> future = CompletableFuture.supplyAsync(() -> {
-      CausalLm model = build.get();
+    CompletableFuture<ServedPolicy> future = CompletableFuture.supplyAsync(() -> {
+      ServedPolicy model = build.get();
       unclosed.add(model);
       lastConfig = model.config();
       return model;
@@ -343,7 +364,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     }
   }
 
-  private void closeLater(CausalLm model) {
+  private void closeLater(ServedPolicy model) {
     executor.execute(() -> {
       if (unclosed.remove(model)) {
         model.close();
@@ -355,8 +376,11 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   private Behavior<RolloutCommand> onPostStop() {
     installed = null;
     executor.execute(() -> {
-      unclosed.forEach(CausalLm::close);
+      unclosed.forEach(ServedPolicy::close);
       unclosed.clear();
+      if (gang != null) {
+        gang.close();
+      }
     });
     executor.shutdown();
     return this;

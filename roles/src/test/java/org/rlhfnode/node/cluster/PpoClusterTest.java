@@ -24,7 +24,9 @@ import org.rlhfnode.runtime.tensor.DeviceSpec;
  * The same seeded PPO run (GAE: policy, critic, reference, reward) with every role in one JVM and as
  * three JVMs on 127.0.0.1 — supervisor+trainer, rollout, reward+reference+critic — gives the same
  * per-iteration rewards (with weights synced over Artery in one case and by Gloo in the other), and
- * both end with exit code 0 and the trained models saved.
+ * both end with exit code 0 and the trained models saved. Four JVMs with the policy trainer and the
+ * critic over 2 ZeRO-3 ranks each and the rollout engine over a tensor-parallel group of 2 give the
+ * same rewards too.
  */
 class PpoClusterTest {
   private static final Path REPO = Path.of(System.getProperty("rlhf.repo"));
@@ -103,5 +105,42 @@ class PpoClusterTest {
       assertTrue(Files.isRegularFile(save.resolve("report.html")), save + " report");
     }
     assertEquals(3.0, MetricsFile.read(three.resolve(MetricsFile.FILE_NAME)).get(2).get("policy_version"));
+  }
+
+  @Test
+  void fourJvmsWithTwoRankTrainersAndATensorParallelRolloutGiveTheRewardsOfOne() throws Exception {
+    Path rm = rewardModel();
+    Path one = tmp.resolve("one");
+    try (NodeProcess all = NodeProcess.start(tmp.resolve("all.log"), concat(run(one, rm), "--role", "all"))) {
+      assertEquals(0, all.waitFor(LIMIT), all.tail());
+    }
+    Path four = tmp.resolve("four");
+    int seed = NodeProcess.freePort();
+    String seedAddress = "127.0.0.1:" + seed;
+    List<String> common = run(four, rm, "--actor_num_gpus_per_node", "2", "--critic_num_gpus_per_node", "2",
+        "--zero_stage", "3", "--vllm_tensor_parallel_size", "2");
+    try (NodeProcess sup = NodeProcess.start(tmp.resolve("sup4.log"),
+            concat(common, "--role", "supervisor", "--port", String.valueOf(seed)));
+        NodeProcess trainer = NodeProcess.start(tmp.resolve("trainer4.log"),
+            concat(common, "--role", "trainer", "--port", "0", "--seed", seedAddress));
+        NodeProcess rollout = NodeProcess.start(tmp.resolve("rollout4.log"),
+            concat(common, "--role", "rollout", "--port", "0", "--seed", seedAddress));
+        NodeProcess scorers = NodeProcess.start(tmp.resolve("scorers4.log"),
+            concat(common, "--role", "reward,reference,critic", "--port", "0", "--seed", seedAddress))) {
+      assertEquals(0, sup.waitFor(LIMIT), sup.tail());
+      for (NodeProcess p : List.of(trainer, rollout, scorers)) {
+        assertEquals(0, p.waitFor(Duration.ofMinutes(1)), p.tail());
+      }
+      // weights travel over Artery here, so the only Gloo group a rollout JVM forms is its tensor-parallel one
+      assertTrue(Files.readString(tmp.resolve("rollout4.log")).contains("Rank 1 is connected to 1 peer"),
+          rollout.tail());
+    }
+    List<Double> expected = rewards(one);
+    List<Double> actual = rewards(four);
+    assertEquals(3, expected.size());
+    assertEquals(expected.size(), actual.size());
+    for (int i = 0; i < expected.size(); i++) {
+      assertEquals(expected.get(i), actual.get(i), 1e-6, "iteration " + (i + 1) + ": " + expected + " vs " + actual);
+    }
   }
 }

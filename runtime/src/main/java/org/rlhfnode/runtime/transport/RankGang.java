@@ -14,7 +14,7 @@ import org.rlhfnode.runtime.dist.Collectives;
  * with one rank per CUDA device), that run the same task together whenever asked: how a trainer role
  * spreads over its device group while its actor sees one logical role. {@link #run} hands the task
  * to every rank and waits for all of them; a rank's state lives in what the tasks build on its thread
- * (libtorch's grad mode is per thread). One caller at a time.
+ * (libtorch's grad mode is per thread). Calls are serialised: a task starts on every rank in the same order.
  */
 public final class RankGang implements AutoCloseable {
   /** A task every rank runs on its own thread with its collectives. */
@@ -75,7 +75,7 @@ public final class RankGang implements AutoCloseable {
    * @throws RuntimeException rank 0's failure if it failed, else the first rank's (a failed collective
    *     on one rank is usually another rank's failure seen from there)
    */
-  public <T> List<T> run(Task<T> task) {
+  public synchronized <T> List<T> run(Task<T> task) {
     List<CompletableFuture<Object>> futures = new ArrayList<>();
     for (BlockingQueue<Job> q : queues) {
       CompletableFuture<Object> f = new CompletableFuture<>();

@@ -13,6 +13,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.rlhfnode.runtime.io.DType;
 import org.rlhfnode.runtime.model.CausalLm;
+import org.rlhfnode.runtime.model.TensorParallel;
+import org.rlhfnode.runtime.model.TensorSlice;
 import org.rlhfnode.runtime.model.ModelConfig;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.tensor.NativeTensors;
@@ -174,13 +176,7 @@ public final class WeightPayload implements AutoCloseable {
   public Map<String, Tensor> tensors(DeviceSpec device, ScalarType dtype) {
     Map<String, Tensor> out = new LinkedHashMap<>();
     for (Entry e : entries) {
-      ScalarType stored = NativeTensors.scalarType(DType.fromSafetensors(e.dtype()));
-      Tensor raw = buffer.tensor().narrow(0, e.offset(), e.byteCount()); // [nbytes] uint8 view
-      if (e.offset() % DType.fromSafetensors(e.dtype()).byteSize() != 0) {
-        raw = raw.clone(); // view(dtype) needs an element-aligned start; a clone starts at 0
-      }
-      Tensor typed = raw.view(stored).view(e.shape());
-      out.put(e.name(), typed.to(device.torchDevice(), dtype, false, true, new MemoryFormatOptional()));
+      out.put(e.name(), view(e).to(device.torchDevice(), dtype, false, true, new MemoryFormatOptional()));
     }
     return out;
   }
@@ -190,6 +186,47 @@ public final class WeightPayload implements AutoCloseable {
     try (PointerScope scope = new PointerScope()) {
       return CausalLm.create(config, tensors(device, dtype), device);
     }
+  }
+
+  /**
+   * Rank {@code tp.rank()}'s slice of the model in this payload (a group of one: {@link #toModel}): each
+   * tensor is viewed in the buffer and only this rank's part of it copied to {@code device}, as
+   * {@link TensorSlice#plan} assigns it. The ranks of one JVM share the buffer; each reads its own slice.
+   */
+  public CausalLm toModel(ModelConfig config, DeviceSpec device, ScalarType dtype, TensorParallel tp) {
+    if (tp == null || tp.size() == 1) {
+      return toModel(config, device, dtype);
+    }
+    try (PointerScope scope = new PointerScope()) {
+      Map<String, TensorSlice> plan = TensorSlice.plan(config, tp, entries.stream().map(Entry::name).toList());
+      Map<String, Tensor> out = new LinkedHashMap<>();
+      for (Entry e : entries) {
+        Tensor full = view(e); // the whole tensor, a view of the buffer
+        TensorSlice slice = plan.get(e.name());
+        Tensor part = full;
+        if (slice != null) {
+          part = full.narrow(slice.dim(), slice.start(), slice.length());
+          if (slice.padded() > slice.length()) {
+            Tensor padded = org.bytedeco.pytorch.global.torch.zeros(slice.localShape(e.shape()),
+                org.rlhfnode.runtime.tensor.Tensors.options(full.scalar_type().intern(), DeviceSpec.CPU));
+            padded.narrow(slice.dim(), 0, slice.length()).copy_(part);
+            part = padded;
+          }
+        }
+        out.put(e.name(), part.to(device.torchDevice(), dtype, false, true, new MemoryFormatOptional()).contiguous());
+      }
+      return CausalLm.create(config, out, device, tp);
+    }
+  }
+
+  /** Tensor {@code e} as a view of the buffer in its stored dtype (a copy when its start is not aligned). */
+  private Tensor view(Entry e) {
+    ScalarType stored = NativeTensors.scalarType(DType.fromSafetensors(e.dtype()));
+    Tensor raw = buffer.tensor().narrow(0, e.offset(), e.byteCount()); // [nbytes] uint8 view
+    if (e.offset() % DType.fromSafetensors(e.dtype()).byteSize() != 0) {
+      raw = raw.clone(); // view(dtype) needs an element-aligned start; a clone starts at 0
+    }
+    return raw.view(stored).view(e.shape());
   }
 
   /** Frees the buffer. */
