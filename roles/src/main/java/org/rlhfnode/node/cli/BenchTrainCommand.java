@@ -28,18 +28,20 @@ final class BenchTrainCommand implements Callable<Integer> {
   @Option(names = "--seq-len", defaultValue = "512") int seqLen;
   @Option(names = "--steps", defaultValue = "3") int steps;
   @Option(names = "--seed", defaultValue = "0") long seed;
-  @Option(names = "--ranks", split = ",", defaultValue = "1",
-      description = "Data-parallel rank counts to measure, e.g. 1,2 (threads with Gloo on CPU).")
+  @Option(names = "--ranks", split = ",",
+      description = "Data-parallel rank counts to measure, e.g. 1,2 (threads with Gloo on CPU); with --ranks, "
+          + "--zero_stage or --gradient_checkpointing the trainer's own step is timed, in one table.")
   List<Integer> ranks;
-  @Option(names = "--zero_stage", split = ",", defaultValue = "0",
-      description = "ZeRO stages to measure, e.g. 0,1,2,3 (with --ranks > 1).")
+  @Option(names = "--zero_stage", split = ",", description = "ZeRO stages to measure, e.g. 0,1,2,3.")
   List<Integer> stages;
   @Option(names = "--gradient_checkpointing", description = "Recompute each layer in backward (always on at stage 3).")
   boolean gradientCheckpointing;
 
   @Override
   public Integer call() {
-    if (!ranks.equals(List.of(1)) || !stages.equals(List.of(0)) || gradientCheckpointing) {
+    if (ranks != null || stages != null || gradientCheckpointing) {
+      ranks = ranks == null ? List.of(1) : ranks;
+      stages = stages == null ? List.of(0) : stages;
       for (int s : stages) {
         if (s < 0 || s > 3) {
           throw new IllegalArgumentException("--zero_stage must be 0, 1, 2 or 3, got " + s);
