@@ -57,9 +57,11 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
    * @param zeroStage {@code --zero_stage}
    * @param gradientCheckpointing {@code --gradient_checkpointing}
    * @param rolloutTensorParallel {@code --vllm_tensor_parallel_size}: ranks of each rollout engine
+   * @param referenceRanks {@code --ref_num_gpus_per_node}: tensor-parallel ranks of the reference
+   * @param rewardRanks {@code --reward_num_gpus_per_node}: tensor-parallel ranks of the reward models
    */
   public record Scale(List<DeviceSpec> actorRanks, List<DeviceSpec> criticRanks, int zeroStage,
-      boolean gradientCheckpointing, int rolloutTensorParallel) {}
+      boolean gradientCheckpointing, int rolloutTensorParallel, int referenceRanks, int rewardRanks) {}
 
   /**
    * The models of the run.
@@ -190,47 +192,7 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
         seconds(s, "ppo.role_timeout_s"));
     return new PpoSettings(models, prompts, exp, update, adam,
         new Kl(initKl, kt == null ? null : Double.parseDouble(kt), s.number("ppo.kl_horizon")), run, devices(s),
-        resilience(s, savePath), s.asConfig().withOnlyPath("rlhf.weight_sync"), scale(s));
-  }
-
-  private static Scale scale(TrainSettings s) {
-    for (String role : List.of("actor", "critic")) {
-      if (s.integer("placement." + role + "_num_nodes") != 1) {
-        throw new IllegalArgumentException("--" + role + "_num_nodes " + s.integer("placement." + role + "_num_nodes")
-            + ": a trainer over ranks on several nodes is not implemented yet; use one node's devices ("
-            + "--" + role + "_num_gpus_per_node)");
-      }
-    }
-    int stage = s.integer("train.zero_stage");
-    if (stage < 0 || stage > 3) {
-      throw new IllegalArgumentException("--zero_stage must be 0, 1, 2 or 3, got " + stage);
-    }
-    if (s.bool("train.adam_offload") && (ranks(s, "actor").get(0).cuda() || ranks(s, "critic").get(0).cuda())) {
-      throw new IllegalArgumentException("--adam_offload on a CUDA device is not implemented yet: the optimizer "
-          + "state stays on the device (use --zero_stage 3 over more ranks to divide it)");
-    }
-    return new Scale(ranks(s, "actor"), ranks(s, "critic"), stage, s.bool("train.gradient_checkpointing"),
-        positive(s, "placement.vllm_tensor_parallel_size"));
-  }
-
-  /** The devices of a trainer's ranks: the first N of its group, or N CPU ranks. */
-  private static List<DeviceSpec> ranks(TrainSettings s, String role) {
-    int n = positive(s, "placement." + role + "_num_gpus_per_node");
-    String path = "placement." + role + "_devices";
-    String group = s.string(path).trim();
-    if (group.equalsIgnoreCase("cpu")) {
-      return java.util.Collections.nCopies(n, DeviceSpec.CPU);
-    }
-    String[] ids = group.substring(group.indexOf(':') + 1).split(",");
-    if (ids.length < n) {
-      throw new IllegalArgumentException("--" + role + "_num_gpus_per_node " + n + " but --" + role + "_devices '"
-          + group + "' names " + ids.length + " device(s)");
-    }
-    List<DeviceSpec> out = new java.util.ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      out.add(device(s, path, "cuda:" + ids[i].trim()));
-    }
-    return out;
+        resilience(s, savePath), s.asConfig().withOnlyPath("rlhf.weight_sync"), ScaleSettings.from(s));
   }
 
   private static Resilience resilience(TrainSettings s, Path savePath) {
@@ -326,7 +288,7 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
     return device(s, path, group.contains(",") ? group.substring(0, group.indexOf(',')) : group);
   }
 
-  private static DeviceSpec device(TrainSettings s, String path, String one) {
+  static DeviceSpec device(TrainSettings s, String path, String one) {
     String group = s.string(path).trim();
     try {
       return DeviceSpec.parse(one);
@@ -349,7 +311,7 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
     return b.build();
   }
 
-  private static int positive(TrainSettings s, String path) {
+  static int positive(TrainSettings s, String path) {
     int v = s.integer(path);
     if (v < 1) {
       throw new IllegalArgumentException("--" + path.substring(path.indexOf('.') + 1) + " must be ≥ 1, got " + v);

@@ -11,6 +11,7 @@ import org.rlhfnode.runtime.algo.ppo.RolloutRows;
 import org.rlhfnode.runtime.algo.ppo.ScoringPass;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelLoader;
+import org.rlhfnode.runtime.model.TensorParallel;
 
 /**
  * The reference role: the frozen initial policy's per-token log-probs lp_ref at the rollout
@@ -27,11 +28,16 @@ public final class Reference implements ScoringRole.Scoring {
     this.microBatch = microBatch;
   }
 
-  /** The role, loading {@code ref_pretrain} on its device group. */
+  /** The role, loading {@code ref_pretrain} on its device group (tensor-parallel over its ranks when several). */
   public static Behavior<ScorerCommand> create(PpoSettings s) {
-    return ScoringRole.create(Role.REFERENCE, s.devices().reference().toString(),
-        () -> new Reference(ModelLoader.load(s.models().refPretrain(), s.devices().reference(), s.models().dtype()),
-            s.experience().temperature(), s.experience().microRolloutBatchSize()));
+    int ranks = s.scale().referenceRanks();
+    return ScoringRole.create(Role.REFERENCE, s.devices().reference().toString(), () -> ranks == 1 ? load(s, null)
+        : TensorParallelScoring.load(ranks, "reference-tp", tp -> load(s, tp)));
+  }
+
+  private static Reference load(PpoSettings s, TensorParallel tp) {
+    return new Reference(ModelLoader.load(s.models().refPretrain(), s.devices().reference(), s.models().dtype(), tp),
+        s.experience().temperature(), s.experience().microRolloutBatchSize());
   }
 
   @Override

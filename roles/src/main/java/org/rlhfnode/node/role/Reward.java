@@ -16,6 +16,7 @@ import org.rlhfnode.runtime.algo.ppo.RewardFunction;
 import org.rlhfnode.runtime.algo.ppo.RolloutRows;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelLoader;
+import org.rlhfnode.runtime.model.TensorParallel;
 import org.rlhfnode.runtime.tokenizer.HfTokenizer;
 
 /**
@@ -49,16 +50,23 @@ public final class Reward implements ScoringRole.Scoring {
 
   /** The role, loading every reward model on its device group and instantiating every function. */
   public static Behavior<ScorerCommand> create(PpoSettings s) {
-    return ScoringRole.create(Role.REWARD, s.devices().reward().toString(), () -> load(s));
+    int ranks = s.scale().rewardRanks();
+    return ScoringRole.create(Role.REWARD, s.devices().reward().toString(), () -> ranks == 1 ? load(s)
+        : TensorParallelScoring.load(ranks, "reward-tp", tp -> load(s, tp)));
   }
 
   static Reward load(PpoSettings s) {
+    return load(s, null);
+  }
+
+  /** Loads the reward models whole ({@code tp} null) or as rank {@code tp.rank()}'s slices. */
+  static Reward load(PpoSettings s, TensorParallel tp) {
     List<RewardFunction> functions = s.models().rewardFunctions().stream().map(RewardFunction::load).toList();
     List<CausalLm> models = new ArrayList<>();
     List<RewardScorer> scorers = new ArrayList<>();
     try {
       for (Path dir : s.models().rewardPretrain()) {
-        CausalLm rm = ModelLoader.load(dir, s.devices().reward(), s.models().dtype());
+        CausalLm rm = ModelLoader.load(dir, s.devices().reward(), s.models().dtype(), tp);
         models.add(rm);
         int micro = s.experience().microRolloutBatchSize();
         scorers.add(s.models().normalizeReward() ? RewardScorer.forModelDir(rm, dir, micro) : new RewardScorer(rm, micro));

@@ -25,8 +25,8 @@ import org.rlhfnode.runtime.tensor.DeviceSpec;
  * three JVMs on 127.0.0.1 — supervisor+trainer, rollout, reward+reference+critic — gives the same
  * per-iteration rewards (with weights synced over Artery in one case and by Gloo in the other), and
  * both end with exit code 0 and the trained models saved. Four JVMs with the policy trainer and the
- * critic over 2 ZeRO-3 ranks each and the rollout engine over a tensor-parallel group of 2 give the
- * same rewards too.
+ * critic over 2 ZeRO-3 ranks each and the rollout engine, the reference and the reward model each over
+ * a tensor-parallel group of 2 give the same rewards too.
  */
 class PpoClusterTest {
   private static final Path REPO = Path.of(System.getProperty("rlhf.repo"));
@@ -108,7 +108,7 @@ class PpoClusterTest {
   }
 
   @Test
-  void fourJvmsWithTwoRankTrainersAndATensorParallelRolloutGiveTheRewardsOfOne() throws Exception {
+  void fourJvmsWithTwoRankTrainersAndTensorParallelInferenceGiveTheRewardsOfOne() throws Exception {
     Path rm = rewardModel();
     Path one = tmp.resolve("one");
     try (NodeProcess all = NodeProcess.start(tmp.resolve("all.log"), concat(run(one, rm), "--role", "all"))) {
@@ -118,7 +118,8 @@ class PpoClusterTest {
     int seed = NodeProcess.freePort();
     String seedAddress = "127.0.0.1:" + seed;
     List<String> common = run(four, rm, "--actor_num_gpus_per_node", "2", "--critic_num_gpus_per_node", "2",
-        "--zero_stage", "3", "--vllm_tensor_parallel_size", "2");
+        "--zero_stage", "3", "--vllm_tensor_parallel_size", "2", "--ref_num_gpus_per_node", "2",
+        "--reward_num_gpus_per_node", "2");
     try (NodeProcess sup = NodeProcess.start(tmp.resolve("sup4.log"),
             concat(common, "--role", "supervisor", "--port", String.valueOf(seed)));
         NodeProcess trainer = NodeProcess.start(tmp.resolve("trainer4.log"),

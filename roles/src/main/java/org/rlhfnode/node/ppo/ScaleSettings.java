@@ -1,0 +1,65 @@
+package org.rlhfnode.node.ppo;
+
+import java.util.List;
+import org.rlhfnode.node.settings.TrainSettings;
+import org.rlhfnode.runtime.tensor.DeviceSpec;
+
+/**
+ * Reads {@link PpoSettings.Scale}: the trainers' ranks ({@code placement.*_num_gpus_per_node} devices
+ * of the role's group, or CPU threads), {@code --zero_stage}, {@code --gradient_checkpointing},
+ * {@code --adam_offload}, and the tensor-parallel degrees of the inference roles.
+ */
+final class ScaleSettings {
+  private ScaleSettings() {}
+
+  static PpoSettings.Scale from(TrainSettings s) {
+    for (String role : List.of("actor", "critic")) {
+      if (s.integer("placement." + role + "_num_nodes") != 1) {
+        throw new IllegalArgumentException("--" + role + "_num_nodes " + s.integer("placement." + role + "_num_nodes")
+            + ": a trainer over ranks on several nodes is not implemented yet; use one node's devices ("
+            + "--" + role + "_num_gpus_per_node)");
+      }
+    }
+    int stage = s.integer("train.zero_stage");
+    if (stage < 0 || stage > 3) {
+      throw new IllegalArgumentException("--zero_stage must be 0, 1, 2 or 3, got " + stage);
+    }
+    if (s.bool("train.adam_offload") && (ranks(s, "actor").get(0).cuda() || ranks(s, "critic").get(0).cuda())) {
+      throw new IllegalArgumentException("--adam_offload on a CUDA device is not implemented yet: the optimizer "
+          + "state stays on the device (use --zero_stage 3 over more ranks to divide it)");
+    }
+    return new PpoSettings.Scale(ranks(s, "actor"), ranks(s, "critic"), stage, s.bool("train.gradient_checkpointing"),
+        PpoSettings.positive(s, "placement.vllm_tensor_parallel_size"), inferenceRanks(s, "ref"),
+        inferenceRanks(s, "reward"));
+  }
+
+  /** Tensor-parallel ranks of an inference role: CPU threads only in this version. */
+  private static int inferenceRanks(TrainSettings s, String role) {
+    int n = PpoSettings.positive(s, "placement." + role + "_num_gpus_per_node");
+    if (n > 1 && PpoSettings.device(s, "placement." + role + "_devices").cuda()) {
+      throw new IllegalArgumentException("--" + role + "_num_gpus_per_node " + n + " on CUDA: a tensor-parallel "
+          + role + " group is proved on CPU (Gloo) only in this version");
+    }
+    return n;
+  }
+
+  /** The devices of a trainer's ranks: the first N of its group, or N CPU ranks. */
+  private static List<DeviceSpec> ranks(TrainSettings s, String role) {
+    int n = PpoSettings.positive(s, "placement." + role + "_num_gpus_per_node");
+    String path = "placement." + role + "_devices";
+    String group = s.string(path).trim();
+    if (group.equalsIgnoreCase("cpu")) {
+      return java.util.Collections.nCopies(n, DeviceSpec.CPU);
+    }
+    String[] ids = group.substring(group.indexOf(':') + 1).split(",");
+    if (ids.length < n) {
+      throw new IllegalArgumentException("--" + role + "_num_gpus_per_node " + n + " but --" + role + "_devices '"
+          + group + "' names " + ids.length + " device(s)");
+    }
+    List<DeviceSpec> out = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(PpoSettings.device(s, path, "cuda:" + ids[i].trim()));
+    }
+    return out;
+  }
+}
