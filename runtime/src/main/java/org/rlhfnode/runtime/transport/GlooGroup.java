@@ -78,6 +78,7 @@ public final class GlooGroup implements AutoCloseable {
     private final Duration timeout;
     private final String token = UUID.randomUUID().toString();
     private boolean formed;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private Host(String host, TCPStore server, Duration timeout) {
       this.host = host;
@@ -127,7 +128,9 @@ public final class GlooGroup implements AutoCloseable {
     /** Stops the store server: ranks still waiting in it fail at once. Close the group first. */
     @Override
     public void close() {
-      server.releaseReference();
+      if (closed.compareAndSet(false, true)) { // idempotent: a failing rank may close it before its owner
+        server.releaseReference();
+      }
     }
   }
 

@@ -82,6 +82,7 @@ public final class RankGroup {
             }
           } catch (Throwable e) {
             failures.set(rank, e);
+            host.close(); // ranks still joining through the store fail at once instead of at the timeout
           }
         }, name + "-rank-" + r);
         threads.add(t);
