@@ -70,13 +70,19 @@ public final class Learner {
   Loaded load() {
     List<DeviceSpec> devices = rankDevices();
     String name = role().label() + "-ranks";
-    RankGang gang = devices.get(0).cuda()
+    RankGang gang = devices.size() > 1 && devices.get(0).cuda()
         ? RankGang.cuda(devices.stream().map(DeviceSpec::index).toList(), GANG_TIMEOUT, name)
-        : RankGang.cpu(devices.size(), GANG_TIMEOUT, name);
+        : RankGang.cpu(devices.size(), GANG_TIMEOUT, name); // one device: one thread, no group
+    LearnerRank[] made = new LearnerRank[devices.size()];
     try {
-      List<LearnerRank> ranks = gang.run(c -> LearnerRank.load(policy, settings, c));
-      return new Loaded(gang, ranks);
+      gang.run(c -> made[c.rank()] = LearnerRank.load(policy, settings, c));
+      return new Loaded(gang, List.of(made));
     } catch (RuntimeException e) {
+      for (LearnerRank r : made) { // the ranks that did load free their models (from this thread)
+        if (r != null) {
+          r.close();
+        }
+      }
       gang.close();
       throw e;
     }
@@ -119,6 +125,11 @@ public final class Learner {
       this.ranks = ranks;
     }
 
+    /** Whether a task failed on one of several ranks: the ranks have ended and the model must be loaded again. */
+    boolean broken() {
+      return gang.broken();
+    }
+
     /** lp_old (policy) or V_old (critic) of the rows, with the current weights. */
     TensorMap score(RolloutRows rows) {
       return gang.first(c -> ranks.get(c.rank()).score(rows));
@@ -147,7 +158,11 @@ public final class Learner {
      * part's manifest.
      */
     String writePart(Path partDir, String tag, long iteration, long version, String runId) {
-      return gang.first(c -> ranks.get(c.rank()).writePart(partDir, tag, iteration, version, runId));
+      Object written = gang.first(c -> ranks.get(c.rank()).writePart(partDir, tag, iteration, version, runId));
+      if (written instanceof LearnerRank.Failed f) {
+        throw f.error();
+      }
+      return (String) written;
     }
 
     /**
@@ -163,6 +178,11 @@ public final class Learner {
 
     @Override
     public void close() {
+      if (gang.broken()) {
+        gang.close(); // the rank threads have ended: free their models from here
+        ranks.forEach(LearnerRank::close);
+        return;
+      }
       try {
         gang.run(c -> {
           ranks.get(c.rank()).close();

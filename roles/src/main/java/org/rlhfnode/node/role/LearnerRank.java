@@ -73,10 +73,15 @@ final class LearnerRank implements AutoCloseable {
     List<org.rlhfnode.runtime.tensor.DeviceSpec> devices = policy ? s.scale().actorRanks()
         : s.scale().criticRanks();
     CausalLm model = ModelLoader.load(dir, devices.get(c.rank()), ScalarType.Float);
-    if (!policy) {
-      model = RewardHead.ensure(model, s.run().seed());
+    try {
+      if (!policy) {
+        model = RewardHead.ensure(model, s.run().seed());
+      }
+      return new LearnerRank(policy, s, c, model, dir);
+    } catch (RuntimeException e) {
+      model.close();
+      throw e;
     }
-    return new LearnerRank(policy, s, c, model, dir);
   }
 
   private Role role() {
@@ -133,24 +138,34 @@ final class LearnerRank implements AutoCloseable {
     }
   }
 
-  /** See {@link Learner.Loaded#writePart}; the weights and state are assembled on every rank, rank 0 writes. */
-  String writePart(Path partDir, String tag, long iteration, long version, String runId) {
+  /** A write that failed on rank 0, returned rather than thrown so that the rank gang stays usable. */
+  record Failed(RuntimeException error) {}
+
+  /**
+   * See {@link Learner.Loaded#writePart}; the weights and state are assembled on every rank, rank 0
+   * writes. Returns the part's SHA-256 (rank 0), null (other ranks) or a {@link Failed}.
+   */
+  Object writePart(Path partDir, String tag, long iteration, long version, String runId) {
     try (PointerScope scope = new PointerScope()) {
       Map<String, Tensor> weights = prepared.update().checkpointWeights();
       Map<String, Tensor> optimizer = prepared.update().exportState();
       prepared.materializeAll(); // the hf/ directory reads the model whole
-      String sha = null;
-      if (collectives.isFirst()) {
+      try {
+        if (!collectives.isFirst()) {
+          return null;
+        }
         TrainingState state = new TrainingState(iteration, 0, Map.of(),
             RngState.of(settings.run().seed(), Map.of(UPDATES, updater.updates())), iteration,
             Map.of(ROLE, role().label(), VERSION, version, RUN, runId));
         RunCheckpoints.PartContent hf = policy && settings.resilience().saveHfCkpt()
             ? dir -> exportHere(dir.resolve("hf")) : null;
-        sha = RunCheckpoints.writeTrainerPart(partDir, tag, iteration, weights, optimizer, state, hf);
+        return RunCheckpoints.writeTrainerPart(partDir, tag, iteration, weights, optimizer, state, hf);
+      } catch (RuntimeException e) {
+        return new Failed(e); // every rank made the same calls: the failure is rank 0's alone, the gang is sound
+      } finally {
+        prepared.releaseAll();
+        collectives.barrier(); // also when rank 0's write failed: the others must not wait for the timeout
       }
-      prepared.releaseAll();
-      collectives.barrier();
-      return sha;
     }
   }
 

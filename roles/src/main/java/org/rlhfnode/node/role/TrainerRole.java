@@ -289,10 +289,11 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
   private Behavior<TrainerCommand> onRestore(RestoreState r) {
     restoring = true;
     CompletableFuture<Long> restored = loaded.thenApplyAsync(v -> {
-      if (r.initial() && pristine && current != null) {
+      boolean usable = current != null && !current.broken();
+      if (r.initial() && pristine && usable) {
         return 0L; // a fresh node's model is the initial state already: no second load of the weights
       }
-      if (r.initial() || current == null) {
+      if (r.initial() || !usable) { // a gang broken by a failed task on one rank is loaded again
         Learner.Loaded old = current;
         current = null; // a failed load leaves no closed model in use
         if (old != null) {

@@ -48,9 +48,21 @@ public record Parallelism(int zeroStage, boolean gradientCheckpointing) {
 
   /** The update and tape of one rank; closing removes the tape and frees the optimizer. */
   public record Prepared(ParameterUpdate update, LayerTape tape, CausalLm model) implements AutoCloseable {
-    /** What the trainer runs after each micro-batch's backward. */
+    /**
+     * What the trainer runs after each micro-batch's backward: the tape's layer-wise backward, and at
+     * ZeRO-2 the reduce-scatter of the micro-batch's gradients, so that full gradients live for one
+     * micro-batch only (ZeRO-3 reduces layer by layer inside the tape).
+     */
     public Runnable afterBackward() {
-      return tape == null ? () -> { } : tape::backward;
+      Runnable layers = tape == null ? () -> { } : tape::backward;
+      if (update instanceof ShardedUpdate sharded && sharded.stage() == 2) {
+        ShardedWeights w = sharded.weights();
+        return () -> {
+          layers.run();
+          w.reduceScatterGradients(w.names());
+        };
+      }
+      return layers;
     }
 
     /** ZeRO-3: empties gathered weights after an evaluation or an export. */

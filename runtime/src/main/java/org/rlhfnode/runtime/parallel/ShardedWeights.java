@@ -85,20 +85,21 @@ public final class ShardedWeights implements AutoCloseable {
 
   /** Stage 1: sums the full gradients over the ranks, then keeps this rank's piece on the masters. */
   void allReduceGradients() {
+    GradientBuckets.alignPresence(parts.values().stream().map(Part::param).toList(), collectives);
+    List<Part> with = new ArrayList<>();
     List<Tensor> grads = new ArrayList<>();
     for (Part p : parts.values()) {
       Tensor g = p.param.grad();
       if (g.defined()) {
-        grads.add(g);
+        with.add(p);
+        grads.add(g.to(ScalarType.Float)); // summed in fp32 whatever the compute dtype, as stages 2 and 3
       }
     }
     GradientBuckets.allReduce(grads, collectives);
-    for (Part p : parts.values()) {
-      Tensor g = p.param.grad();
-      if (g.defined()) {
-        accumulate(p, piece(g.to(ScalarType.Float), p.numel, p.chunk));
-        p.param.mutable_grad().reset();
-      }
+    for (int i = 0; i < with.size(); i++) {
+      Part p = with.get(i);
+      accumulate(p, piece(grads.get(i), p.numel, p.chunk));
+      p.param.mutable_grad().reset();
     }
   }
 
@@ -107,8 +108,9 @@ public final class ShardedWeights implements AutoCloseable {
    * master receives (adds) the sum of its piece, and drops the full gradient.
    */
   public void reduceScatterGradients(Collection<String> names) {
-    try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
-      for (String name : names) {
+    GradientBuckets.alignPresence(names.stream().map(n -> parts.get(n).param).toList(), collectives);
+    for (String name : names) {
+      try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) { // one tensor's copies at a time
         Part p = parts.get(name);
         Tensor g = p.param.grad();
         if (!g.defined()) {

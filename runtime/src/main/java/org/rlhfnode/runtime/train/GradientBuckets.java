@@ -1,6 +1,7 @@
 package org.rlhfnode.runtime.train;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -20,6 +21,36 @@ public final class GradientBuckets {
   public static final long BUCKET_BYTES = 25L << 20;
 
   private GradientBuckets() {}
+
+  /**
+   * Makes the ranks agree on which of {@code params} have a gradient (a mixture-of-experts layer may
+   * route no token of one rank's micro-batches to an expert): a tensor with a gradient on any rank gets
+   * a zero gradient on the ranks that have none, so that every rank all-reduces the same tensors; a
+   * tensor with a gradient on no rank keeps none, and AdamW skips it as one rank would. One all-reduce
+   * of a flag per tensor.
+   */
+  public static void alignPresence(Collection<Tensor> params, Collectives collectives) {
+    if (collectives.worldSize() == 1 || params.isEmpty()) {
+      return;
+    }
+    try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+      float[] has = new float[params.size()];
+      int i = 0;
+      for (Tensor p : params) {
+        has[i++] = p.grad().defined() ? 1f : 0f;
+      }
+      Tensor flags = org.rlhfnode.runtime.tensor.Tensors.floats(has, has.length)
+          .to(collectives.device().torchDevice(), org.bytedeco.pytorch.global.torch.ScalarType.Float); // [P]
+      collectives.allReduceSum(flags);
+      float[] anywhere = org.rlhfnode.runtime.tensor.Tensors.toFloats(flags.cpu());
+      i = 0;
+      for (Tensor p : params) {
+        if (anywhere[i++] > 0 && !p.grad().defined()) {
+          p.mutable_grad().put(torch.zeros_like(p));
+        }
+      }
+    }
+  }
 
   /** Replaces each gradient by its sum over the ranks. */
   public static void allReduce(List<Tensor> grads, Collectives collectives) {

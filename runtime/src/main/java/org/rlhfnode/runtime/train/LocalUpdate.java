@@ -56,6 +56,7 @@ public final class LocalUpdate implements ParameterUpdate {
     try (PointerScope scope = new PointerScope()) {
       Collection<Tensor> params = updated.values();
       if (collectives.worldSize() > 1) {
+        GradientBuckets.alignPresence(params, collectives);
         GradientBuckets.allReduce(GradClip.gradients(params), collectives);
       }
       gradNorm = maxNorm > 0 ? GradClip.clipParameters(params, maxNorm)

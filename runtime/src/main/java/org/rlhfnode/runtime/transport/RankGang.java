@@ -30,9 +30,12 @@ public final class RankGang implements AutoCloseable {
   private final List<BlockingQueue<Job>> queues = new ArrayList<>();
   private final CompletableFuture<List<Object>> finished;
   private final int ranks;
+  private final String name;
+  private volatile boolean broken;
 
   private RankGang(int ranks, List<Integer> cudaDevices, Duration timeout, String name) {
     this.ranks = ranks;
+    this.name = name;
     for (int r = 0; r < ranks; r++) {
       queues.add(new LinkedBlockingQueue<>());
     }
@@ -43,6 +46,12 @@ public final class RankGang implements AutoCloseable {
           job.done.complete(job.task.run(c));
         } catch (Throwable e) {
           job.done.completeExceptionally(e);
+          if (ranks > 1) {
+            // the ranks' collective calls no longer match: end this rank, so that its group closes and the
+            // others fail at once instead of waiting for the timeout; the gang takes no more work
+            broken = true;
+            throw e instanceof Exception ex ? ex : new IllegalStateException(e);
+          }
         }
       }
       return null;
@@ -70,12 +79,17 @@ public final class RankGang implements AutoCloseable {
   }
 
   /**
-   * Runs {@code task} on every rank and returns the results in rank order.
+   * Runs {@code task} on every rank and returns the results in rank order. When a task fails on one of
+   * several ranks the gang is broken: the ranks end, and every later call fails at once ({@link #broken()}).
    *
-   * @throws RuntimeException rank 0's failure if it failed, else the first rank's (a failed collective
-   *     on one rank is usually another rank's failure seen from there)
+   * @throws RuntimeException the lowest rank's own failure, preferred over the failed collectives it
+   *     caused on the other ranks
    */
   public synchronized <T> List<T> run(Task<T> task) {
+    if (broken) {
+      throw new IllegalStateException(name + ": a task failed on one of its " + ranks
+          + " ranks earlier, so the rank group has ended; load the model again");
+    }
     List<CompletableFuture<Object>> futures = new ArrayList<>();
     for (BlockingQueue<Job> q : queues) {
       CompletableFuture<Object> f = new CompletableFuture<>();
@@ -83,34 +97,44 @@ public final class RankGang implements AutoCloseable {
       q.add(new Job(task, f));
     }
     CompletableFuture<Void> all = CompletableFuture.allOf(futures.toArray(new CompletableFuture[0]));
-    try {
-      CompletableFuture.anyOf(all, finished).join(); // the gang ending early (a failed group) ends the wait too
-    } catch (RuntimeException e) {
-      throw unwrap(e);
-    }
-    List<T> out = new ArrayList<>();
+    // every rank answered, or the group ended (a rank that stopped never answers)
+    CompletableFuture.anyOf(all.handle((v, e) -> null), finished.handle((v, e) -> null)).join();
     RuntimeException failure = null;
-    for (CompletableFuture<Object> f : futures) {
-      try {
+    List<T> out = new ArrayList<>();
+    for (int r = 0; r < futures.size(); r++) {
+      CompletableFuture<Object> f = futures.get(r);
+      if (f.isDone() && !f.isCompletedExceptionally()) {
         @SuppressWarnings("unchecked")
-        T value = (T) f.getNow(null);
+        T value = (T) f.join();
         out.add(value);
-      } catch (RuntimeException e) {
-        RuntimeException cause = unwrap(e);
-        boolean secondary = cause instanceof Collectives.CollectiveException;
-        if (failure == null || (failure instanceof Collectives.CollectiveException && !secondary)) {
-          failure = cause;
-        }
+        continue;
+      }
+      RuntimeException cause = f.isDone() ? unwrap(f.handle((v, e) -> e).join())
+          : new RankStopped(name + ": rank " + r + " stopped before answering");
+      if (failure == null || (isSecondary(failure) && !isSecondary(cause))) {
+        failure = cause;
       }
     }
     if (failure != null) {
       throw failure;
     }
-    if (!all.isDone()) {
-      finished.join(); // throws the group's failure
-      throw new IllegalStateException("the rank gang stopped before the task ended");
-    }
     return out;
+  }
+
+  /** Whether a task failed on one of several ranks, ending the gang. */
+  public boolean broken() {
+    return broken;
+  }
+
+  /** A rank that ended (its group failed) before answering a task: a consequence, not a cause. */
+  private static final class RankStopped extends IllegalStateException {
+    RankStopped(String message) {
+      super(message);
+    }
+  }
+
+  private static boolean isSecondary(RuntimeException e) {
+    return e instanceof Collectives.CollectiveException || e instanceof RankStopped;
   }
 
   /** Rank 0's result of {@link #run}. */
@@ -118,8 +142,8 @@ public final class RankGang implements AutoCloseable {
     return run(task).get(0);
   }
 
-  private static RuntimeException unwrap(RuntimeException e) {
-    Throwable t = e.getCause() != null && (e instanceof java.util.concurrent.CompletionException) ? e.getCause() : e;
+  private static RuntimeException unwrap(Throwable e) {
+    Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
     return t instanceof RuntimeException re ? re : new IllegalStateException(t.getMessage(), t);
   }
 
