@@ -10,6 +10,8 @@ import org.rlhfnode.runtime.tensor.DeviceSpec;
  * {@code --adam_offload}, and the tensor-parallel degrees of the inference roles.
  */
 final class ScaleSettings {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ScaleSettings.class);
+
   private ScaleSettings() {}
 
   static PpoSettings.Scale from(TrainSettings s) {
@@ -27,6 +29,16 @@ final class ScaleSettings {
     if (s.bool("train.adam_offload") && (ranks(s, "actor").get(0).cuda() || ranks(s, "critic").get(0).cuda())) {
       throw new IllegalArgumentException("--adam_offload on a CUDA device is not implemented yet: the optimizer "
           + "state stays on the device (use --zero_stage 3 over more ranks to divide it)");
+    }
+    for (String role : List.of("actor", "critic")) {
+      List<DeviceSpec> r = ranks(s, role);
+      if (r.size() > 1 && r.get(0).cuda()) {
+        throw new IllegalArgumentException("--" + role + "_num_gpus_per_node " + r.size() + " on CUDA: trainer ranks are "
+            + "proved on CPU (Gloo) only in this version; run examples/gpu-check.sh for the NCCL path");
+      }
+    }
+    if (s.bool("train.adam_offload")) {
+      LOG.info("--adam_offload has no effect on a CPU run: the optimizer state is in host memory already");
     }
     return new PpoSettings.Scale(ranks(s, "actor"), ranks(s, "critic"), stage, s.bool("train.gradient_checkpointing"),
         PpoSettings.positive(s, "placement.vllm_tensor_parallel_size"), inferenceRanks(s, "ref"),

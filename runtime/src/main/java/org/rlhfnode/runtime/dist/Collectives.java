@@ -161,6 +161,10 @@ public final class Collectives {
     if (backend == null) {
       return;
     }
+    if (device.cuda()) {
+      sum(0); // NCCL's own barrier guesses a device (rank % GPUs) until a collective has run: all-reduce on ours
+      return;
+    }
     try (PointerScope scope = new PointerScope()) {
       await(backend.barrier(), "barrier");
     }

@@ -43,6 +43,11 @@ final class DataParallelism {
         LOG.info("--adam_offload has no effect on a CPU run: the optimizer state is in host memory already");
       }
     }
+    if (collectives.worldSize() > 1 && s.integer("lora.lora_rank") > 0 && s.number("lora.lora_dropout") > 0) {
+      throw new IllegalArgumentException("--lora_dropout with --ranks " + collectives.worldSize() + ": every rank would "
+          + "draw the same dropout masks for different micro-batches, so the run would not be the one-rank run; "
+          + "use --lora_dropout 0 or one rank");
+    }
     return new DataParallelism(collectives, stage, s.bool("train.gradient_checkpointing"));
   }
 
