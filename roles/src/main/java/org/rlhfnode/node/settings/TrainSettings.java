@@ -246,6 +246,11 @@ public final class TrainSettings {
     for (Map.Entry<String, ConfigValue> e : new TreeMap<>(Map.copyOf(asMap(defaults))).entrySet()) {
       sb.append(String.format("  --%-28s (or --%s)  default: %s%n", leaf(e.getKey()), e.getKey(),
           e.getValue().render()));
+      java.util.List<String> comments = e.getValue().origin().comments();
+      String about = comments.isEmpty() ? "" : comments.get(comments.size() - 1).strip(); // the key's own comment
+      if (!about.isEmpty()) {
+        sb.append("        ").append(about).append(System.lineSeparator());
+      }
     }
     return sb.toString();
   }

@@ -42,4 +42,14 @@ class TrainSettingsTest {
         () -> TrainSettings.parse(List.of("--config", file.toString())));
     assertTrue(e.getMessage().contains("rollout_batchsize"), e.getMessage());
   }
+
+  @Test
+  void helpGivesEachSettingItsCommentFromReferenceConf() {
+    String help = TrainSettings.describe();
+    int offload = help.indexOf("--adam_offload ");
+    assertTrue(offload >= 0, help);
+    String next = help.substring(offload).lines().skip(1).findFirst().orElse("");
+    assertTrue(next.contains("no effect on a CPU run"), next);
+    assertTrue(help.contains("0: replicated, gradients all-reduced"), "--zero_stage is described");
+  }
 }
