@@ -15,7 +15,7 @@ import org.rlhfnode.runtime.data.Batch;
 import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelLoader;
-import org.rlhfnode.runtime.parallel.LayerTape;
+import org.rlhfnode.runtime.parallel.Parallelism;
 import org.rlhfnode.runtime.parallel.ShardedUpdate;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.train.AdamW;
@@ -71,15 +71,12 @@ final class BenchParallelTrain {
       long fullBytes = params.values().stream().mapToLong(t -> t.numel() * t.element_size()).sum();
       TrainConfig cfg = new TrainConfig(Path.of("unused"), 1, microBatch, microBatch * c.worldSize(), 1e-5, 0,
           LrSchedule.Kind.CONSTANT_WITH_WARMUP, 1.0, AdamW.Options.DEFAULTS, seed, -1, -1, 1, null, false, 1, false, 0);
-      ParameterUpdate update = stage == 0 ? new LocalUpdate(params, false, cfg.adam(), 1.0, c)
-          : new ShardedUpdate(params, stage, cfg.adam(), 1.0, c);
-      LayerTape tape = gc ? LayerTape.install(model, stage == 3 ? ((ShardedUpdate) update).weights() : null, null)
-          : null;
-      try (update) {
+      try (Parallelism.Prepared prepared = new Parallelism(stage, gc).prepare(model, params, false, cfg.adam(), 1.0,
+          c, null, false)) {
+        ParameterUpdate update = prepared.update();
         Trainer<Batch> trainer = new Trainer<>(cfg, new SftObjective(model),
             new RandomTokens(model.config().vocabSize(), microBatch, seqLen, c.worldSize(), seed), update,
-            LrSchedule.of(LrSchedule.Kind.CONSTANT_WITH_WARMUP, 1e-5, 1000, 0), c,
-            tape == null ? () -> { } : tape::backward);
+            LrSchedule.of(LrSchedule.Kind.CONSTANT_WITH_WARMUP, 1e-5, 1000, 0), c, prepared.afterBackward());
         double best = Double.MAX_VALUE;
         double collective = 0;
         for (int s = 0; s <= steps; s++) {
@@ -95,8 +92,6 @@ final class BenchParallelTrain {
               sharded.optimizerBytes());
         }
         return new Result(best, collective, fullBytes, 0, ((LocalUpdate) update).optimizer().stateBytes());
-      } finally {
-        model.setLayerRunner(null);
       }
     }
   }

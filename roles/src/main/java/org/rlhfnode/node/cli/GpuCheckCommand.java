@@ -16,14 +16,11 @@ import org.rlhfnode.runtime.data.Batch;
 import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelLoader;
-import org.rlhfnode.runtime.parallel.LayerTape;
-import org.rlhfnode.runtime.parallel.ShardedUpdate;
+import org.rlhfnode.runtime.parallel.Parallelism;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.tensor.Tensors;
 import org.rlhfnode.runtime.train.AdamW;
-import org.rlhfnode.runtime.train.LocalUpdate;
 import org.rlhfnode.runtime.train.LrSchedule;
-import org.rlhfnode.runtime.train.ParameterUpdate;
 import org.rlhfnode.runtime.train.TrainConfig;
 import org.rlhfnode.runtime.train.Trainer;
 import org.rlhfnode.runtime.transport.RankGroup;
@@ -132,21 +129,16 @@ final class GpuCheckCommand implements Callable<Integer> {
       params.values().forEach(t -> t.requires_grad_(true));
       TrainConfig cfg = new TrainConfig(Path.of("unused"), 1, 2, 4, 1e-3, 0, LrSchedule.Kind.CONSTANT_WITH_WARMUP,
           1.0, AdamW.Options.DEFAULTS, 0, -1, -1, 1, null, false, 1, false, 0);
-      ParameterUpdate update = stage == 0 ? new LocalUpdate(params, false, cfg.adam(), 1.0, c)
-          : new ShardedUpdate(params, stage, cfg.adam(), 1.0, c);
-      LayerTape tape = stage == 3 ? LayerTape.install(m, ((ShardedUpdate) update).weights(), null) : null;
-      try (update) {
+      try (Parallelism.Prepared prepared = new Parallelism(stage, false).prepare(m, params, false, cfg.adam(), 1.0,
+          c, null, false)) {
         Trainer<Batch> trainer = new Trainer<>(cfg, new SftObjective(m),
-            new BenchParallelTrain.RandomTokens(m.config().vocabSize(), 2, 64, 2, 7), update,
-            LrSchedule.of(LrSchedule.Kind.CONSTANT_WITH_WARMUP, 1e-3, 100, 0), c,
-            tape == null ? () -> { } : tape::backward);
+            new BenchParallelTrain.RandomTokens(m.config().vocabSize(), 2, 64, 2, 7), prepared.update(),
+            LrSchedule.of(LrSchedule.Kind.CONSTANT_WITH_WARMUP, 1e-3, 100, 0), c, prepared.afterBackward());
         double[] losses = new double[3];
         for (int s = 0; s < losses.length; s++) {
           losses[s] = trainer.step(s).loss();
         }
         return losses;
-      } finally {
-        m.setLayerRunner(null);
       }
     }
   }

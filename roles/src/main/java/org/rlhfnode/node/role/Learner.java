@@ -73,16 +73,9 @@ public final class Learner {
     RankGang gang = devices.size() > 1 && devices.get(0).cuda()
         ? RankGang.cuda(devices.stream().map(DeviceSpec::index).toList(), GANG_TIMEOUT, name)
         : RankGang.cpu(devices.size(), GANG_TIMEOUT, name); // one device: one thread, no group
-    LearnerRank[] made = new LearnerRank[devices.size()];
     try {
-      gang.run(c -> made[c.rank()] = LearnerRank.load(policy, settings, c));
-      return new Loaded(gang, List.of(made));
+      return new Loaded(gang, gang.openEach(c -> LearnerRank.load(policy, settings, c)));
     } catch (RuntimeException e) {
-      for (LearnerRank r : made) { // the ranks that did load free their models (from this thread)
-        if (r != null) {
-          r.close();
-        }
-      }
       gang.close();
       throw e;
     }
@@ -178,16 +171,8 @@ public final class Learner {
 
     @Override
     public void close() {
-      if (gang.broken()) {
-        gang.close(); // the rank threads have ended: free their models from here
-        ranks.forEach(LearnerRank::close);
-        return;
-      }
       try {
-        gang.run(c -> {
-          ranks.get(c.rank()).close();
-          return null;
-        });
+        gang.closeEach(ranks);
       } finally {
         gang.close();
       }

@@ -50,6 +50,8 @@ final class LearnerRank implements AutoCloseable {
   private final Path source;
   private final Parallelism.Prepared prepared;
   private final PpoUpdater updater;
+  /** The whole tensors' shapes, taken before ZeRO-3 empties them: what a checkpoint part must hold. */
+  private final Map<String, long[]> shapes = new java.util.LinkedHashMap<>();
 
   private LearnerRank(boolean policy, PpoSettings settings, Collectives collectives, CausalLm model, Path source) {
     this.policy = policy;
@@ -59,6 +61,7 @@ final class LearnerRank implements AutoCloseable {
     this.source = source;
     Map<String, Tensor> params = model.parameters();
     params.values().forEach(t -> t.requires_grad_(true));
+    params.forEach((k, v) -> shapes.put(k, v.sizes().vec().get()));
     PpoSettings.Scale t = settings.scale();
     this.prepared = new Parallelism(t.zeroStage(), t.gradientCheckpointing()).prepare(model, params, false,
         settings.adam(), settings.update().maxGradNorm(), collectives, null, false);
@@ -184,10 +187,6 @@ final class LearnerRank implements AutoCloseable {
       }
       Map<String, Tensor> saved = c.modelWeights();
       Path weights = partDir.resolve(CheckpointManager.MODEL_DIR);
-      Map<String, long[]> shapes = new java.util.LinkedHashMap<>();
-      prepared.materializeAll(); // shapes of the whole tensors
-      model.parameters().forEach((k, v) -> shapes.put(k, v.sizes().vec().get()));
-      prepared.releaseAll();
       if (!shapes.keySet().equals(saved.keySet())) {
         throw new IllegalArgumentException(weights + ": other tensors than this model's (" + saved.size()
             + " vs " + shapes.size() + "): a checkpoint of another model");

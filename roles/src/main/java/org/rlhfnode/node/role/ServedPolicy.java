@@ -37,7 +37,8 @@ final class ServedPolicy implements AutoCloseable {
     if (gang == null) {
       return new ServedPolicy(ModelLoader.load(dir, device, dtype), null, null);
     }
-    return new ServedPolicy(null, gang, slices(gang, c -> ModelLoader.load(dir, device, dtype, TensorParallel.over(c))));
+    return new ServedPolicy(null, gang,
+        gang.openEach(c -> ModelLoader.load(dir, device, dtype, TensorParallel.over(c))));
   }
 
   /** Builds the payload's model whole ({@code gang} null) or sliced over {@code gang}'s ranks. */
@@ -46,23 +47,8 @@ final class ServedPolicy implements AutoCloseable {
     if (gang == null) {
       return new ServedPolicy(payload.toModel(config, device, dtype), null, null);
     }
-    return new ServedPolicy(null, gang, slices(gang, c -> payload.toModel(config, device, dtype, TensorParallel.over(c))));
-  }
-
-  /** Each rank's slice; when a rank fails, the slices the others built are freed before the error goes on. */
-  private static List<CausalLm> slices(RankGang gang, RankGang.Task<CausalLm> build) {
-    CausalLm[] made = new CausalLm[gang.ranks()];
-    try {
-      gang.run(c -> made[c.rank()] = build.run(c));
-      return List.of(made);
-    } catch (RuntimeException e) {
-      for (CausalLm m : made) {
-        if (m != null) {
-          m.close();
-        }
-      }
-      throw e;
-    }
+    return new ServedPolicy(null, gang,
+        gang.openEach(c -> payload.toModel(config, device, dtype, TensorParallel.over(c))));
   }
 
   /** Generates for {@code requests}; with tensor parallelism on every rank, rank 0's results returned. */
@@ -86,13 +72,8 @@ final class ServedPolicy implements AutoCloseable {
   public void close() {
     if (gang == null) {
       whole.close();
-    } else if (gang.broken()) {
-      slices.forEach(CausalLm::close); // the rank threads have ended: free the slices from here
     } else {
-      gang.run(c -> {
-        slices.get(c.rank()).close();
-        return null;
-      });
+      gang.closeEach(slices);
     }
   }
 }

@@ -31,21 +31,10 @@ final class TensorParallelScoring implements ScoringRole.Scoring {
   /** {@code ranks} CPU rank threads, each loading its scoring with {@code loader}. */
   static TensorParallelScoring load(int ranks, String name, RankLoader loader) {
     RankGang gang = RankGang.cpu(ranks, Duration.ofMinutes(30), name);
-    ScoringRole.Scoring[] made = new ScoringRole.Scoring[ranks];
     try {
-      gang.run(c -> made[c.rank()] = loader.load(TensorParallel.over(c)));
-      return new TensorParallelScoring(gang, List.of(made));
+      return new TensorParallelScoring(gang, gang.openEach(c -> loader.load(TensorParallel.over(c))));
     } catch (RuntimeException e) {
       gang.close();
-      for (ScoringRole.Scoring m : made) { // the ranks that did load free their models (from this thread)
-        if (m != null) {
-          try {
-            m.close();
-          } catch (Exception closing) {
-            e.addSuppressed(closing);
-          }
-        }
-      }
       throw e;
     }
   }
@@ -57,18 +46,8 @@ final class TensorParallelScoring implements ScoringRole.Scoring {
 
   @Override
   public void close() {
-    if (gang.broken()) {
-      gang.close(); // the rank threads have ended: free their models from here
-      for (ScoringRole.Scoring r : ranks) {
-        r.close();
-      }
-      return;
-    }
     try {
-      gang.run(c -> {
-        ranks.get(c.rank()).close();
-        return null;
-      });
+      gang.closeEach(ranks);
     } finally {
       gang.close();
     }

@@ -70,13 +70,29 @@ class PpoClusterTest {
     return out;
   }
 
-  @Test
-  void threeJvmsGiveTheRewardsOfOne() throws Exception {
-    Path rm = rewardModel();
+  /** The reference: every role in one JVM; returns its save path. */
+  private Path oneJvmRun(Path rm) throws InterruptedException {
     Path one = tmp.resolve("one");
     try (NodeProcess all = NodeProcess.start(tmp.resolve("all.log"), concat(run(one, rm), "--role", "all"))) {
       assertEquals(0, all.waitFor(LIMIT), all.tail());
     }
+    return one;
+  }
+
+  private static void assertSameRewards(Path one, Path other) {
+    List<Double> expected = rewards(one);
+    List<Double> actual = rewards(other);
+    assertEquals(3, expected.size());
+    assertEquals(expected.size(), actual.size());
+    for (int i = 0; i < expected.size(); i++) {
+      assertEquals(expected.get(i), actual.get(i), 1e-6, "iteration " + (i + 1) + ": " + expected + " vs " + actual);
+    }
+  }
+
+  @Test
+  void threeJvmsGiveTheRewardsOfOne() throws Exception {
+    Path rm = rewardModel();
+    Path one = oneJvmRun(rm);
     Path three = tmp.resolve("three");
     int seed = NodeProcess.freePort();
     String seedAddress = "127.0.0.1:" + seed;
@@ -92,13 +108,7 @@ class PpoClusterTest {
       assertEquals(0, rollout.waitFor(Duration.ofMinutes(1)), rollout.tail());
       assertEquals(0, scorers.waitFor(Duration.ofMinutes(1)), scorers.tail());
     }
-    List<Double> expected = rewards(one);
-    List<Double> actual = rewards(three);
-    assertEquals(3, expected.size());
-    assertEquals(expected.size(), actual.size());
-    for (int i = 0; i < expected.size(); i++) {
-      assertEquals(expected.get(i), actual.get(i), 1e-6, "iteration " + (i + 1) + ": " + expected + " vs " + actual);
-    }
+    assertSameRewards(one, three);
     for (Path save : List.of(one, three)) {
       assertTrue(Files.isRegularFile(save.resolve("policy/model.safetensors")), save + " policy");
       assertTrue(Files.isRegularFile(save.resolve("critic/model.safetensors")), save + " critic");
@@ -110,10 +120,7 @@ class PpoClusterTest {
   @Test
   void fourJvmsWithTwoRankTrainersAndTensorParallelInferenceGiveTheRewardsOfOne() throws Exception {
     Path rm = rewardModel();
-    Path one = tmp.resolve("one");
-    try (NodeProcess all = NodeProcess.start(tmp.resolve("all.log"), concat(run(one, rm), "--role", "all"))) {
-      assertEquals(0, all.waitFor(LIMIT), all.tail());
-    }
+    Path one = oneJvmRun(rm);
     Path four = tmp.resolve("four");
     int seed = NodeProcess.freePort();
     String seedAddress = "127.0.0.1:" + seed;
@@ -136,12 +143,6 @@ class PpoClusterTest {
       assertTrue(Files.readString(tmp.resolve("rollout4.log")).contains("Rank 1 is connected to 1 peer"),
           rollout.tail());
     }
-    List<Double> expected = rewards(one);
-    List<Double> actual = rewards(four);
-    assertEquals(3, expected.size());
-    assertEquals(expected.size(), actual.size());
-    for (int i = 0; i < expected.size(); i++) {
-      assertEquals(expected.get(i), actual.get(i), 1e-6, "iteration " + (i + 1) + ": " + expected + " vs " + actual);
-    }
+    assertSameRewards(one, four);
   }
 }

@@ -145,14 +145,19 @@ public final class Collectives {
 
   /** Σ over the ranks of a double, on every rank (a one-element all-reduce in float64). */
   public double sum(double value) {
+    return sum(new double[] {value})[0];
+  }
+
+  /** Element-wise Σ over the ranks of {@code values}, on every rank, in one float64 all-reduce. */
+  public double[] sum(double[] values) {
     if (backend == null) {
-      return value;
+      return values.clone();
     }
     try (PointerScope scope = new PointerScope()) {
-      Tensor t = org.bytedeco.pytorch.global.torch.full(new long[] {1}, new org.bytedeco.pytorch.Scalar(value),
-          Tensors.options(org.bytedeco.pytorch.global.torch.ScalarType.Double, device)); // [1]
+      Tensor t = Tensors.doubles(values, values.length).to(device.torchDevice(),
+          org.bytedeco.pytorch.global.torch.ScalarType.Double); // [n]
       allReduceSum(t);
-      return t.item_double();
+      return Tensors.toDoubles(t.cpu());
     }
   }
 

@@ -1,5 +1,6 @@
 package org.rlhfnode.runtime.tensor;
 
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Tensor;
@@ -30,6 +31,14 @@ public final class Tensors {
     }
   }
 
+  /** A CPU float64 tensor holding a copy of {@code data}, viewed as {@code shape}. */
+  public static Tensor doubles(double[] data, long... shape) {
+    checkSize(data.length, shape);
+    try (DoublePointer p = new DoublePointer(data)) {
+      return torch.from_blob(p, shape, new TensorOptions(ScalarType.Double)).clone();
+    }
+  }
+
   private static void checkSize(int length, long[] shape) {
     long n = 1;
     for (long d : shape) {
@@ -46,6 +55,14 @@ public final class Tensors {
     Tensor cpu = t.to(new org.bytedeco.pytorch.Device("cpu"), ScalarType.Float).contiguous();
     float[] out = new float[(int) cpu.numel()];
     cpu.data_ptr_float().get(out);
+    return out;
+  }
+
+  /** Copies any tensor (any device, dtype) into a double array in row-major order. */
+  public static double[] toDoubles(Tensor t) {
+    Tensor cpu = t.to(new org.bytedeco.pytorch.Device("cpu"), ScalarType.Double).contiguous();
+    double[] out = new double[(int) cpu.numel()];
+    cpu.data_ptr_double().get(out);
     return out;
   }
 

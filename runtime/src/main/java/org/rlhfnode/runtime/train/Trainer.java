@@ -84,10 +84,21 @@ public final class Trainer<B> {
         r.metrics().forEach((k, v) -> metrics.merge(k, v / micro.size(), Double::sum));
       }
     }
-    if (collectives.worldSize() > 1) {
-      loss = collectives.sum(loss);
-      tokens = Math.round(collectives.sum(tokens));
-      metrics.replaceAll((k, v) -> collectives.sum(v));
+    if (collectives.worldSize() > 1) { // one all-reduce: loss, tokens, then the metrics in insertion order
+      double[] parts = new double[2 + metrics.size()];
+      parts[0] = loss;
+      parts[1] = tokens;
+      int i = 2;
+      for (double v : metrics.values()) {
+        parts[i++] = v;
+      }
+      double[] total = collectives.sum(parts);
+      loss = total[0];
+      tokens = Math.round(total[1]);
+      i = 2;
+      for (Map.Entry<String, Double> e : metrics.entrySet()) {
+        e.setValue(total[i++]);
+      }
     }
     double lr = schedule.lr(step);
     ParameterUpdate.Outcome o = update.apply(step, lr);

@@ -143,20 +143,7 @@ public final class GlooGroup implements AutoCloseable {
     if (rank < 1 || rank >= worldSize) {
       throw new IllegalArgumentException("rank " + rank + " is outside [1, " + worldSize + "); rank 0 uses Host");
     }
-    TCPStoreOptions options = new TCPStoreOptions().port((short) port).isServer(false).timeout(millis(timeout));
-    Store store;
-    TCPStore first = null;
-    try {
-      first = new TCPStore(host, options);
-      store = client(first, timeout);
-    } catch (RuntimeException e) {
-      throw new GlooException("cannot reach the c10d TCP store at " + host + ":" + port + " within "
-          + timeout.toMillis() + " ms: " + firstLine(e), e);
-    } finally {
-      if (first != null) {
-        first.deallocate(); // only its clone is used
-      }
-    }
+    Store store = storeClient(host, port, timeout);
     String token;
     try {
       token = store.get_to_str(TOKEN_KEY);

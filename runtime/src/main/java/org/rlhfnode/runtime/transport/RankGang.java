@@ -137,6 +137,66 @@ public final class RankGang implements AutoCloseable {
     return e instanceof Collectives.CollectiveException || e instanceof RankStopped;
   }
 
+  /**
+   * Builds one resource per rank, each on its rank's thread; when a rank fails, what the other ranks
+   * built is closed (from the caller's thread) before the failure is thrown.
+   */
+  public <T extends AutoCloseable> List<T> openEach(Task<T> build) {
+    Object[] made = new Object[ranks];
+    try {
+      run(c -> made[c.rank()] = build.run(c));
+    } catch (RuntimeException e) {
+      for (Object m : made) {
+        if (m != null) {
+          closeQuietly((AutoCloseable) m, e);
+        }
+      }
+      throw e;
+    }
+    List<T> out = new ArrayList<>();
+    for (Object m : made) {
+      @SuppressWarnings("unchecked")
+      T item = (T) m;
+      out.add(item);
+    }
+    return List.copyOf(out);
+  }
+
+  /**
+   * Closes rank r's {@code items.get(r)} on rank r's thread, or, when the gang is broken (its threads
+   * have ended), every item from the caller's thread.
+   */
+  public void closeEach(List<? extends AutoCloseable> items) {
+    if (broken) {
+      RuntimeException first = null;
+      for (AutoCloseable item : items) {
+        first = closeQuietly(item, first);
+      }
+      if (first != null) {
+        throw first;
+      }
+      return;
+    }
+    run(c -> {
+      items.get(c.rank()).close();
+      return null;
+    });
+  }
+
+  /** Closes {@code item}; a failure is added to {@code pending} (or becomes it) rather than thrown. */
+  private static RuntimeException closeQuietly(AutoCloseable item, RuntimeException pending) {
+    try {
+      item.close();
+      return pending;
+    } catch (Exception e) {
+      if (pending == null) {
+        return e instanceof RuntimeException re ? re : new IllegalStateException(e.getMessage(), e);
+      }
+      pending.addSuppressed(e);
+      return pending;
+    }
+  }
+
   /** Rank 0's result of {@link #run}. */
   public <T> T first(Task<T> task) {
     return run(task).get(0);

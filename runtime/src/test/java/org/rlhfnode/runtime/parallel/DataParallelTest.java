@@ -125,14 +125,12 @@ class DataParallelTest {
       Map<String, Tensor> params = model.parameters();
       params.values().forEach(t -> t.requires_grad_(true));
       long full = params.values().stream().mapToLong(t -> t.numel() * t.element_size()).sum();
-      ParameterUpdate update = stage == 0 ? new LocalUpdate(params, false, cfg.adam(), cfg.maxNorm(), c)
-          : new ShardedUpdate(params, stage, cfg.adam(), cfg.maxNorm(), c);
-      LayerTape tape = stage == 3 || checkpointing
-          ? LayerTape.install(model, stage == 3 ? ((ShardedUpdate) update).weights() : null, null) : null;
-      try (update) {
+      try (Parallelism.Prepared prepared = new Parallelism(stage, checkpointing).prepare(model, params, false,
+          cfg.adam(), cfg.maxNorm(), c, null, false)) {
+        ParameterUpdate update = prepared.update();
         Trainer<Batch> trainer = new Trainer<>(cfg, new SftObjective(model), new Sequences(7), update,
             LrSchedule.of(LrSchedule.Kind.CONSTANT_WITH_WARMUP, cfg.learningRate(), STEPS, 0), c,
-            tape == null ? () -> { } : tape::backward);
+            prepared.afterBackward());
         double[] losses = new double[STEPS];
         for (int s = 0; s < STEPS; s++) {
           losses[s] = trainer.step(s).loss();
@@ -142,8 +140,6 @@ class DataParallelTest {
               sharded.weights().masterBytes());
         }
         return new Run(losses, ((LocalUpdate) update).optimizer().stateBytes(), full, 0);
-      } finally {
-        model.setLayerRunner(null);
       }
     }
   }

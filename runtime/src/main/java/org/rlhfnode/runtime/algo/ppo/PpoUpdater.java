@@ -348,11 +348,12 @@ public final class PpoUpdater {
     /** The policy parts summed over the ranks. */
     Sums over(Collectives c) {
       if (c.worldSize() > 1) {
-        policyLoss = c.sum(policyLoss);
-        clipFraction = c.sum(clipFraction);
-        policyKl = c.sum(policyKl);
-        klLoss = c.sum(klLoss);
-        entropy = c.sum(entropy);
+        double[] total = c.sum(new double[] {policyLoss, clipFraction, policyKl, klLoss, entropy});
+        policyLoss = total[0];
+        clipFraction = total[1];
+        policyKl = total[2];
+        klLoss = total[3];
+        entropy = total[4];
       }
       return this;
     }
