@@ -10,7 +10,7 @@ package org.rlhfnode.messages;
  * {@link TensorNames#ROLLOUT_LOG_PROBS}.
  */
 public record ExperienceBatch(RequestId batchId, long iteration, long policyVersion, TensorMap tensors)
-    implements TensorMessage, TrainerCommand {
+    implements TensorMessage, TrainerCommand, RankCommand {
 
   /** Checks the fields, the presence of the sequences and the common batch dimension. */
   public ExperienceBatch {

@@ -18,5 +18,10 @@ public final class RoleKeys {
   /** Rollout engines. */
   public static final ServiceKey<RolloutCommand> ROLLOUT = ServiceKey.create(RolloutCommand.class, "rlhf-rollout");
 
+  /** Every node of a policy trainer over several nodes: its ranks, led by one of them. */
+  public static final ServiceKey<RankCommand> POLICY_RANKS = ServiceKey.create(RankCommand.class, "rlhf-policy-ranks");
+  /** Every node of a critic over several nodes. */
+  public static final ServiceKey<RankCommand> CRITIC_RANKS = ServiceKey.create(RankCommand.class, "rlhf-critic-ranks");
+
   private RoleKeys() {}
 }

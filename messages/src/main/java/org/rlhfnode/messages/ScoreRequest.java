@@ -9,7 +9,7 @@ import org.apache.pekko.actor.typed.ActorRef;
  * scorer needs. The answer is a {@link ScoredExperience} with the same {@code requestId}.
  */
 public record ScoreRequest(RequestId requestId, long policyVersion, TensorMap tensors,
-    ActorRef<ScoreReply> replyTo) implements TensorMessage, ScorerCommand, TrainerCommand {
+    ActorRef<ScoreReply> replyTo) implements TensorMessage, ScorerCommand, TrainerCommand, RankCommand {
 
   /** Checks the fields, the presence of the sequences and the common batch dimension. */
   public ScoreRequest {

@@ -92,7 +92,17 @@ final class Samples {
         new RestoreFailed(RESTORE, Role.CRITIC, "/ckpt/iter_8/critic/model/model.safetensors: SHA-256 mismatch",
             RestoreFailed.Cause.CORRUPT),
         new RollBack(RESTORE, "run-1", 8, kit.<RolledBack>createTestProbe().getRef()),
-        new RolledBack(RESTORE, "pekko://rlhf@127.0.0.1:2553/user/rollout", 8));
+        new RolledBack(RESTORE, "pekko://rlhf@127.0.0.1:2553/user/rollout", 8),
+        new RankCommand.Join(9, 0, Role.POLICY, "10.0.0.5", 41_233, 4, 2, kit.<TrainerCommand>createTestProbe().getRef(),
+            kit.<RankTaskDone>createTestProbe().getRef()),
+        new RankCommand.Score(9, 1, SCORE, kit.<RankTaskDone>createTestProbe().getRef()),
+        new RankCommand.Train(9, 2, List.of(BATCH), 7, kit.<RankTaskDone>createTestProbe().getRef()),
+        new RankCommand.Payload(9, 3, 4, kit.<RankTaskDone>createTestProbe().getRef()),
+        new RankCommand.Export(9, 4, "/tmp/run/hf", kit.<RankTaskDone>createTestProbe().getRef()),
+        new RankCommand.WritePart(9, 5, "/tmp/run/.tmp-iter_8/policy", "iter_8", 8, 4, "run-1",
+            kit.<RankTaskDone>createTestProbe().getRef()),
+        new RankCommand.Restore(9, 6, "/ckpt/iter_8/policy", kit.<RankTaskDone>createTestProbe().getRef()),
+        new RankTaskDone(9, 5, "rank 3: disk full"));
   }
 
   /** BF16 bit patterns including a quiet NaN, a signalling NaN, -0, +inf and a subnormal. */

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -35,18 +36,22 @@ import org.apache.pekko.cluster.typed.Leave;
 import org.apache.pekko.cluster.typed.SingletonActor;
 import org.apache.pekko.cluster.typed.Subscribe;
 import org.bytedeco.pytorch.global.torch;
+import org.rlhfnode.messages.RankCommand;
 import org.rlhfnode.messages.Role;
 import org.rlhfnode.messages.RoleKeys;
 import org.rlhfnode.messages.RolloutCommand;
+import org.rlhfnode.messages.TrainerCommand;
 import org.rlhfnode.node.ppo.PpoSettings;
 import org.rlhfnode.node.ppo.RunPlan;
 import org.rlhfnode.node.role.Learner;
 import org.rlhfnode.node.role.Reference;
 import org.rlhfnode.node.role.Reward;
 import org.rlhfnode.node.role.RolloutWorker;
+import org.rlhfnode.node.role.TrainerGroup;
 import org.rlhfnode.node.role.TrainerRole;
 import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.node.supervisor.Supervisor;
+import org.rlhfnode.node.sync.WeightSync;
 import org.rlhfnode.node.sync.WeightSyncs;
 import org.rlhfnode.runtime.tensor.CpuThreads;
 
@@ -173,11 +178,13 @@ public final class PpoNode {
         onTerm(ctx.getSystem(), "checkpoint-before-exit", () -> AskPattern.ask(proxy, Supervisor.Stop::new,
             s.resilience().stopTimeout(), ctx.getSystem().scheduler()));
       }
-      case POLICY -> register(ctx, RoleKeys.POLICY, ctx.spawn(TrainerRole.create(Learner.policy(s),
-          s.run().maxStaleness(), WeightSyncs.create(ctx, s.weightSyncSettings(ctx.getSystem().settings().config()))),
-          "policy"));
-      case CRITIC -> register(ctx, RoleKeys.CRITIC,
-          ctx.spawn(TrainerRole.create(Learner.critic(s), s.run().maxStaleness(), null), "critic"));
+      case POLICY -> {
+        WeightSync sync = WeightSyncs.create(ctx, s.weightSyncSettings(ctx.getSystem().settings().config()));
+        trainer(ctx, Learner.policy(s), RoleKeys.POLICY, RoleKeys.POLICY_RANKS,
+            l -> TrainerRole.create(l, s.run().maxStaleness(), sync));
+      }
+      case CRITIC -> trainer(ctx, Learner.critic(s), RoleKeys.CRITIC, RoleKeys.CRITIC_RANKS,
+          l -> TrainerRole.create(l, s.run().maxStaleness(), null));
       case REWARD -> register(ctx, RoleKeys.REWARD, ctx.spawn(Reward.create(s), "reward"));
       case REFERENCE -> {
         if (s.needsReference()) {
@@ -192,6 +199,20 @@ public final class PpoNode {
         register(ctx, RoleKeys.ROLLOUT, rollout);
       }
       default -> throw new IllegalArgumentException("unknown role " + role);
+    }
+  }
+
+  /**
+   * The node's trainer of a role: on one node the {@link TrainerRole} itself; over several nodes a
+   * {@link TrainerGroup}, which starts the trainer on the lead node once all of them are there.
+   */
+  private static void trainer(ActorContext<Void> ctx, Learner learner, ServiceKey<TrainerCommand> key,
+      ServiceKey<RankCommand> rankKey, Function<Learner, Behavior<TrainerCommand>> behavior) {
+    String name = learner.role().label();
+    if (learner.nodeCount() == 1) {
+      register(ctx, key, ctx.spawn(behavior.apply(learner), name));
+    } else {
+      ctx.spawn(TrainerGroup.create(learner, rankKey, key, behavior), name + "-group");
     }
   }
 

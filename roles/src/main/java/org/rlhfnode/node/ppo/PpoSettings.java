@@ -52,15 +52,18 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
    * that many devices of the role's group, or that many CPU threads), their memory options, and the
    * rollout engine's tensor-parallel degree.
    *
-   * @param actorRanks the device of each policy-trainer rank
-   * @param criticRanks the device of each critic rank
+   * @param actorRanks the device of each policy-trainer rank of one node
+   * @param criticRanks the device of each critic rank of one node
+   * @param actorNodes {@code --actor_num_nodes}: nodes whose ranks together form the policy trainer
+   * @param criticNodes {@code --critic_num_nodes}
    * @param zeroStage {@code --zero_stage}
    * @param gradientCheckpointing {@code --gradient_checkpointing}
    * @param rolloutTensorParallel {@code --vllm_tensor_parallel_size}: ranks of each rollout engine
    * @param referenceRanks {@code --ref_num_gpus_per_node}: tensor-parallel ranks of the reference
    * @param rewardRanks {@code --reward_num_gpus_per_node}: tensor-parallel ranks of the reward models
    */
-  public record Scale(List<DeviceSpec> actorRanks, List<DeviceSpec> criticRanks, int zeroStage,
+  public record Scale(List<DeviceSpec> actorRanks, List<DeviceSpec> criticRanks, int actorNodes, int criticNodes,
+      int zeroStage,
       boolean gradientCheckpointing, int rolloutTensorParallel, int referenceRanks, int rewardRanks) {}
 
   /**

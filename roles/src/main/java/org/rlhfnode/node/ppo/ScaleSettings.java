@@ -6,7 +6,7 @@ import org.rlhfnode.runtime.tensor.DeviceSpec;
 
 /**
  * Reads {@link PpoSettings.Scale}: the trainers' ranks ({@code placement.*_num_gpus_per_node} devices
- * of the role's group, or CPU threads), {@code --zero_stage}, {@code --gradient_checkpointing},
+ * of the role's group, or CPU threads, on each of {@code placement.*_num_nodes} nodes), {@code --zero_stage}, {@code --gradient_checkpointing},
  * {@code --adam_offload}, and the tensor-parallel degrees of the inference roles.
  */
 final class ScaleSettings {
@@ -15,13 +15,6 @@ final class ScaleSettings {
   private ScaleSettings() {}
 
   static PpoSettings.Scale from(TrainSettings s) {
-    for (String role : List.of("actor", "critic")) {
-      if (s.integer("placement." + role + "_num_nodes") != 1) {
-        throw new IllegalArgumentException("--" + role + "_num_nodes " + s.integer("placement." + role + "_num_nodes")
-            + ": a trainer over ranks on several nodes is not implemented yet; use one node's devices ("
-            + "--" + role + "_num_gpus_per_node)");
-      }
-    }
     int stage = s.integer("train.zero_stage");
     if (stage < 0 || stage > 3) {
       throw new IllegalArgumentException("--zero_stage must be 0, 1, 2 or 3, got " + stage);
@@ -40,9 +33,20 @@ final class ScaleSettings {
     if (s.bool("train.adam_offload")) {
       LOG.info("--adam_offload has no effect on a CPU run: the optimizer state is in host memory already");
     }
-    return new PpoSettings.Scale(ranks(s, "actor"), ranks(s, "critic"), stage, s.bool("train.gradient_checkpointing"),
+    return new PpoSettings.Scale(ranks(s, "actor"), ranks(s, "critic"), nodes(s, "actor"), nodes(s, "critic"), stage,
+        s.bool("train.gradient_checkpointing"),
         PpoSettings.positive(s, "placement.vllm_tensor_parallel_size"), inferenceRanks(s, "ref"),
         inferenceRanks(s, "reward"));
+  }
+
+  /** {@code --<role>_num_nodes}: CPU ranks only over several nodes in this version. */
+  private static int nodes(TrainSettings s, String role) {
+    int n = PpoSettings.positive(s, "placement." + role + "_num_nodes");
+    if (n > 1 && ranks(s, role).get(0).cuda()) {
+      throw new IllegalArgumentException("--" + role + "_num_nodes " + n + " on CUDA: trainer ranks on several nodes "
+          + "are proved on CPU (Gloo) only in this version");
+    }
+    return n;
   }
 
   /** Tensor-parallel ranks of an inference role: CPU threads only in this version. */

@@ -70,12 +70,10 @@ final class LearnerRank implements AutoCloseable {
         : new PpoUpdater(settings.update(), null, trainee, collectives);
   }
 
-  /** Loads the model on this rank's device (a critic gets a score head when it has none). */
-  static LearnerRank load(boolean policy, PpoSettings s, Collectives c) {
+  /** Loads the model on {@code device}, this rank's (a critic gets a score head when it has none). */
+  static LearnerRank load(boolean policy, PpoSettings s, Collectives c, org.rlhfnode.runtime.tensor.DeviceSpec device) {
     Path dir = policy ? s.models().pretrain() : s.models().criticPretrain();
-    List<org.rlhfnode.runtime.tensor.DeviceSpec> devices = policy ? s.scale().actorRanks()
-        : s.scale().criticRanks();
-    CausalLm model = ModelLoader.load(dir, devices.get(c.rank()), ScalarType.Float);
+    CausalLm model = ModelLoader.load(dir, device, ScalarType.Float);
     try {
       if (!policy) {
         model = RewardHead.ensure(model, s.run().seed());

@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -38,9 +39,7 @@ import org.rlhfnode.messages.TrainerCommand;
 import org.rlhfnode.messages.WeightsSynced;
 import org.rlhfnode.node.actor.RoleErrors;
 import org.rlhfnode.node.actor.RoleExecutor;
-import org.rlhfnode.node.ppo.WireArrays;
 import org.rlhfnode.node.sync.WeightSync;
-import org.rlhfnode.runtime.algo.ppo.Experience;
 import org.rlhfnode.runtime.algo.ppo.PpoUpdater;
 import org.rlhfnode.runtime.checkpoint.RunCheckpoints;
 import org.rlhfnode.runtime.io.CheckpointFormatException;
@@ -72,6 +71,7 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
   private record Restored(RestoreState request, long version, Throwable error) implements TrainerCommand.Local {}
 
   private final Learner learner;
+  private final ActorRef<TrainerCommand> self; // whom the other nodes of a trainer over several nodes watch
   private final int maxStaleness;
   private final String device;
   private final ExecutorService executor;
@@ -104,17 +104,62 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
     this.device = learner.device().toString();
     this.weightSync = weightSync;
     this.executor = RoleExecutor.create(learner.role().label() + "-" + ctx.getSelf().path().name());
-    this.loaded = CompletableFuture.runAsync(() -> current = learner.load(), executor);
+    this.self = ctx.getSelf();
+    this.loaded = CompletableFuture.runAsync(() -> guarded(() -> current = learner.load(self)), executor);
+  }
+
+  /** The trainer's group over several nodes failed (a node lost): this trainer ends, as if its node had. */
+  private static final class GroupLost extends IllegalStateException {
+    GroupLost(Throwable cause) {
+      super(RoleErrors.oneLine(cause), cause);
+    }
+  }
+
+  private record GroupFailed(Throwable error) implements TrainerCommand.Local {}
+
+  /** The role's thread: runs {@code work}; a failure that broke a group over several nodes becomes {@link GroupLost}. */
+  private <T> T guarded(java.util.function.Supplier<T> work) {
+    try {
+      return work.get();
+    } catch (RuntimeException e) {
+      if (learner.spansNodes() && (current == null || current.broken())) {
+        throw new GroupLost(e);
+      }
+      throw e;
+    }
   }
 
   /** Runs {@code work} on the loaded model, on the role's thread, after everything queued before it. */
   private <T> CompletableFuture<T> onModel(Function<Learner.Loaded, T> work) {
-    return loaded.thenApplyAsync(v -> {
+    return loaded.thenApplyAsync(v -> guarded(() -> {
       if (current == null) {
         throw new IllegalStateException(learner.role() + ": no model: restoring the initial state failed");
       }
       return work.apply(current);
-    }, executor);
+    }), executor);
+  }
+
+  /** {@code pipeToSelf}, except that a lost group ends the trainer instead of answering. */
+  private <T> void pipe(CompletableFuture<T> work, java.util.function.BiFunction<T, Throwable, TrainerCommand> done) {
+    getContext().pipeToSelf(work, (v, error) -> {
+      for (Throwable t = error; t != null; t = t.getCause()) {
+        if (t instanceof GroupLost) {
+          return new GroupFailed(t);
+        }
+      }
+      return done.apply(v, error);
+    });
+  }
+
+  /**
+   * Ends this trainer without answering: the supervisor sees the role lost, as when a node dies, and
+   * restores the next trainer the lead starts once every node is back (a follower's failure alone
+   * is seen here first, through the group's collectives, before the cluster marks its node unreachable).
+   */
+  private Behavior<TrainerCommand> onGroupFailed(GroupFailed f) {
+    getContext().getLog().warn("{}: the trainer's group over several nodes failed ({}); this trainer stops",
+        learner.role(), f.error().getMessage());
+    return Behaviors.stopped();
   }
 
   @Override
@@ -132,6 +177,7 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
         .onMessage(RestoreState.class, this::onRestore)
         .onMessage(Restored.class, this::onRestored)
         .onMessage(StatusQuery.class, this::onStatus)
+        .onMessage(GroupFailed.class, this::onGroupFailed)
         .onSignal(PostStop.class, s -> onStop())
         .build();
   }
@@ -139,7 +185,7 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
   private Behavior<TrainerCommand> onScore(ScoreRequest r) {
     inFlight++;
     long at = version;
-    getContext().pipeToSelf(onModel(l -> l.score(WireArrays.rows(r.tensors()))),
+    pipe(onModel(l -> l.score(r)),
         (map, error) -> new Scored(r, at, map, error));
     return this;
   }
@@ -180,15 +226,14 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
       return this;
     }
     training = true;
-    List<Experience> experiences = new ArrayList<>();
+    List<ExperienceBatch> batches = new ArrayList<>();
     for (RequestId id : step.batchIds()) {
-      ExperienceBatch b = stash.remove(id);
+      batches.add(stash.remove(id));
       consumed.add(id);
-      experiences.add(WireArrays.experience(b.tensors(), b.policyVersion()));
     }
-    getContext().pipeToSelf(onModel(l -> {
+    pipe(onModel(l -> {
       pristine = false;
-      return l.train(experiences, step.iteration());
+      return l.train(batches, step.iteration());
     }),
         (m, error) -> new Trained(step, step.batchIds(), m, error));
     return this;
@@ -243,7 +288,7 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
     long v = version;
     CompletableFuture<WeightsSynced> result = onModel(l -> l.payload(v))
         .thenCompose(payload -> weightSync.publish(payload, sync.engines()));
-    getContext().pipeToSelf(result, (r, error) -> new Published(sync, error == null ? r
+    pipe(result, (r, error) -> new Published(sync, error == null ? r
         : WeightsSynced.failed(sync.version(), weightSync.transport(), RoleErrors.oneLine(error))));
     return this;
   }
@@ -269,7 +314,7 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
       }
       return l.writePart(dir, RunCheckpoints.tag(r.iteration()), r.iteration(), v, run);
     });
-    getContext().pipeToSelf(sha, (s, error) -> new Saved(r, dir, s, error == null ? Learner.bytesUnder(dir) : 0,
+    pipe(sha, (s, error) -> new Saved(r, dir, s, error == null ? Learner.bytesUnder(dir) : 0,
         error));
     return this;
   }
@@ -288,7 +333,7 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
 
   private Behavior<TrainerCommand> onRestore(RestoreState r) {
     restoring = true;
-    CompletableFuture<Long> restored = loaded.thenApplyAsync(v -> {
+    CompletableFuture<Long> restored = loaded.thenApplyAsync(v -> guarded(() -> {
       boolean usable = current != null && !current.broken();
       if (r.initial() && pristine && usable) {
         return 0L; // a fresh node's model is the initial state already: no second load of the weights
@@ -299,7 +344,7 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
         if (old != null) {
           old.close();
         }
-        current = learner.load();
+        current = learner.load(self);
         pristine = true;
       }
       if (r.initial()) {
@@ -307,8 +352,8 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
       }
       pristine = false;
       return current.restore(Path.of(r.checkpoint()));
-    }, executor);
-    getContext().pipeToSelf(restored, (v, error) -> new Restored(r, v == null ? -1 : v, error));
+    }), executor);
+    pipe(restored, (v, error) -> new Restored(r, v == null ? -1 : v, error));
     return this;
   }
 
@@ -347,6 +392,7 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
   }
 
   private Behavior<TrainerCommand> onStop() {
+    learner.abandon(learner.role() + " trainer " + getContext().getSelf().path().name() + " stopped");
     loaded.thenRunAsync(() -> {
       if (current != null) {
         current.close();

@@ -35,9 +35,14 @@ class ChaosTest {
   Path tmp;
 
   /** Run settings as a HOCON file (flat OpenRLHF names), the same for both runs but the output. */
-  private Path config(Path rm, Path save) throws IOException {
-    List<String> flags = PpoResumeTest.run(save, rm, "--max_iterations", String.valueOf(ITERATIONS),
-        "--num_episodes", "6", "--recovery_timeout_s", "180");
+  private static Path config(Path rm, Path save) throws IOException {
+    return config(rm, save, "--max_iterations", String.valueOf(ITERATIONS), "--num_episodes", "6",
+        "--recovery_timeout_s", "180");
+  }
+
+  /** {@link PpoResumeTest#run} with {@code extra} as a HOCON file beside {@code save}. */
+  static Path config(Path rm, Path save, String... extra) throws IOException {
+    List<String> flags = PpoResumeTest.run(save, rm, extra);
     StringBuilder hocon = new StringBuilder();
     for (int i = 0; i < flags.size(); i++) {
       String key = flags.get(i).substring(2);
@@ -50,7 +55,7 @@ class ChaosTest {
     return file;
   }
 
-  private static int freeBase() throws IOException {
+  static int freeBase() throws IOException {
     for (int attempt = 0; attempt < 50; attempt++) {
       int base;
       try (ServerSocket s = new ServerSocket(0)) {
@@ -74,12 +79,12 @@ class ChaosTest {
     return true;
   }
 
-  private static int rows(Path save) {
+  static int rows(Path save) {
     return PpoResumeTest.rows(save).size();
   }
 
   /** Waits until metrics.jsonl has at least {@code n} rows (rows drop back at a rollback), checking every 100 ms. */
-  private static void awaitRows(Process launcher, Path save, int n) throws InterruptedException {
+  static void awaitRows(Process launcher, Path save, int n) throws InterruptedException {
     long deadline = System.nanoTime() + LIMIT.toNanos();
     while (rows(save) < n) {
       assertTrue(launcher.isAlive(), "the launcher ended (exit " + (launcher.isAlive() ? "-" : launcher.exitValue())
@@ -89,7 +94,7 @@ class ChaosTest {
     }
   }
 
-  private static long pid(Path logs, String node) throws IOException {
+  static long pid(Path logs, String node) throws IOException {
     return Long.parseLong(Files.readString(logs.resolve(node + ".pid")).trim());
   }
 
@@ -107,17 +112,8 @@ class ChaosTest {
     }
     Path save = tmp.resolve("chaos");
     Path logs = tmp.resolve("logs");
-    ProcessBuilder pb = new ProcessBuilder("bash", REPO.resolve("launch-scripts/local-cluster.sh").toString(),
-        config(rm, save).toString()).redirectErrorStream(true).redirectOutput(tmp.resolve("launcher.log").toFile());
-    pb.environment().put("RLHF_NODES", "main=supervisor,trainer r1=rollout r2=rollout scorers=reward,reference,critic");
-    pb.environment().put("RLHF_NODE_CMD", Path.of(System.getProperty("java.home"), "bin", "java") + " -Xmx768m -cp "
-        + System.getProperty("java.class.path") + " " + Main.class.getName());
-    pb.environment().put("RLHF_BASE_PORT", String.valueOf(freeBase()));
-    pb.environment().put("RLHF_LOG_DIR", logs.toString());
-    pb.environment().put("RLHF_MAX_RESTARTS", "3");
-    pb.environment().put("RLHF_RESTART_BACKOFF", "1");
-    pb.environment().put("RLHF_PROGRESS", "plain");
-    Process launcher = pb.start();
+    Process launcher = launch(config(rm, save), "main=supervisor,trainer r1=rollout r2=rollout "
+        + "scorers=reward,reference,critic", logs, tmp.resolve("launcher.log"));
     try {
       List<String> kills = new ArrayList<>();
       int at = 0;
@@ -139,5 +135,20 @@ class ChaosTest {
       launcher.descendants().forEach(ProcessHandle::destroyForcibly);
       launcher.destroyForcibly();
     }
+  }
+
+  /** {@code launch-scripts/local-cluster.sh} over {@code nodes}, restarting each node up to 3 times. */
+  static Process launch(Path config, String nodes, Path logs, Path log) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder("bash", REPO.resolve("launch-scripts/local-cluster.sh").toString(),
+        config.toString()).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().put("RLHF_NODES", nodes);
+    pb.environment().put("RLHF_NODE_CMD", Path.of(System.getProperty("java.home"), "bin", "java") + " -Xmx768m -cp "
+        + System.getProperty("java.class.path") + " " + Main.class.getName());
+    pb.environment().put("RLHF_BASE_PORT", String.valueOf(freeBase()));
+    pb.environment().put("RLHF_LOG_DIR", logs.toString());
+    pb.environment().put("RLHF_MAX_RESTARTS", "3");
+    pb.environment().put("RLHF_RESTART_BACKOFF", "1");
+    pb.environment().put("RLHF_PROGRESS", "plain");
+    return pb.start();
   }
 }

@@ -9,9 +9,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.rlhfnode.messages.RankCommand;
 import org.rlhfnode.messages.RolloutCommand;
 import org.rlhfnode.messages.ScorerCommand;
 import org.rlhfnode.messages.TrainerCommand;
+import org.rlhfnode.node.role.RankFollower;
 import org.rlhfnode.node.role.RolloutWorker;
 import org.rlhfnode.node.role.ScoringRole;
 import org.rlhfnode.node.role.TrainerRole;
@@ -47,7 +49,7 @@ class ProtocolCoverageTest {
   @Test
   void everyWireMessageOfARoleHasAHandler() {
     Map<Class<?>, Class<?>> roles = Map.of(TrainerCommand.class, TrainerRole.class, ScorerCommand.class,
-        ScoringRole.class, RolloutCommand.class, RolloutWorker.class);
+        ScoringRole.class, RolloutCommand.class, RolloutWorker.class, RankCommand.class, RankFollower.class);
     roles.forEach((protocol, actor) -> {
       List<Class<?>> missing = new ArrayList<>(wireMessages(protocol));
       missing.removeAll(handled(actor));
@@ -61,6 +63,7 @@ class ProtocolCoverageTest {
         "RestoreState", "StatusQuery"), names(TrainerCommand.class));
     assertEquals(List.of("ScoreRequest", "StatusQuery"), names(ScorerCommand.class));
     assertEquals(List.of("RolloutRequest", "RollBack", "StatusQuery"), names(RolloutCommand.class));
+    assertEquals(List.of("Task", "ExperienceBatch", "ScoreRequest"), names(RankCommand.class));
   }
 
   private static List<String> names(Class<?> protocol) {

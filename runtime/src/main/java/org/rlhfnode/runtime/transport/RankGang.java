@@ -30,34 +30,38 @@ public final class RankGang implements AutoCloseable {
   private final List<BlockingQueue<Job>> queues = new ArrayList<>();
   private final CompletableFuture<List<Object>> finished;
   private final int ranks;
+  private final int firstRank;
   private final String name;
   private volatile boolean broken;
 
-  private RankGang(int ranks, List<Integer> cudaDevices, Duration timeout, String name) {
+  private RankGang(int ranks, RankGroup.Span span, List<Integer> cudaDevices, Duration timeout, String name) {
     this.ranks = ranks;
+    this.firstRank = span == null ? 0 : span.firstRank();
     this.name = name;
     for (int r = 0; r < ranks; r++) {
       queues.add(new LinkedBlockingQueue<>());
     }
     RankGroup.Body<Object> body = c -> {
-      BlockingQueue<Job> queue = queues.get(c.rank());
+      BlockingQueue<Job> queue = queues.get(c.rank() - firstRank);
       for (Job job = queue.take(); job != STOP; job = queue.take()) {
         try {
           job.done.complete(job.task.run(c));
         } catch (Throwable e) {
+          boolean group = c.worldSize() > 1;
+          broken |= group; // before the caller can see the failure
           job.done.completeExceptionally(e);
-          if (ranks > 1) {
+          if (group) {
             // the ranks' collective calls no longer match: end this rank, so that its group closes and the
             // others fail at once instead of waiting for the timeout; the gang takes no more work
-            broken = true;
             throw e instanceof Exception ex ? ex : new IllegalStateException(e);
           }
         }
       }
       return null;
     };
-    this.finished = CompletableFuture.supplyAsync(() -> cudaDevices == null
-        ? RankGroup.run(ranks, timeout, name, body) : RankGroup.runNccl(cudaDevices, timeout, name, body),
+    this.finished = CompletableFuture.supplyAsync(() -> span != null ? RankGroup.runSpan(span, ranks, timeout, name, body)
+        : cudaDevices == null ? RankGroup.run(ranks, timeout, name, body)
+        : RankGroup.runNccl(cudaDevices, timeout, name, body),
         runnable -> new Thread(runnable, name + "-gang").start());
   }
 
@@ -66,16 +70,30 @@ public final class RankGang implements AutoCloseable {
     if (ranks < 1) {
       throw new IllegalArgumentException("a rank gang needs at least 1 rank, got " + ranks);
     }
-    return new RankGang(ranks, null, timeout, name);
+    return new RankGang(ranks, null, null, timeout, name);
+  }
+
+  /**
+   * This process's {@code ranks} CPU ranks of a group spanning several processes ({@link RankGroup.Span}):
+   * global ranks {@code span.firstRank()}..; tasks must be started in the same order in every process.
+   */
+  public static RankGang spanning(RankGroup.Span span, int ranks, Duration timeout, String name) {
+    return new RankGang(ranks, span, null, timeout, name);
   }
 
   /** One rank per CUDA device of {@code devices}, over NCCL. */
   public static RankGang cuda(List<Integer> devices, Duration timeout, String name) {
-    return new RankGang(devices.size(), List.copyOf(devices), timeout, name);
+    return new RankGang(devices.size(), null, List.copyOf(devices), timeout, name);
   }
 
+  /** The ranks of this process. */
   public int ranks() {
     return ranks;
+  }
+
+  /** The index among this process's ranks of the rank that owns {@code c} (its global rank minus the first). */
+  public int local(Collectives c) {
+    return c.rank() - firstRank;
   }
 
   /**
@@ -110,7 +128,7 @@ public final class RankGang implements AutoCloseable {
         continue;
       }
       RuntimeException cause = f.isDone() ? unwrap(f.handle((v, e) -> e).join())
-          : new RankStopped(name + ": rank " + r + " stopped before answering");
+          : new RankStopped(name + ": rank " + (firstRank + r) + " stopped before answering");
       if (failure == null || (isSecondary(failure) && !isSecondary(cause))) {
         failure = cause;
       }
@@ -144,7 +162,7 @@ public final class RankGang implements AutoCloseable {
   public <T extends AutoCloseable> List<T> openEach(Task<T> build) {
     Object[] made = new Object[ranks];
     try {
-      run(c -> made[c.rank()] = build.run(c));
+      run(c -> made[local(c)] = build.run(c));
     } catch (RuntimeException e) {
       for (Object m : made) {
         if (m != null) {
@@ -163,7 +181,7 @@ public final class RankGang implements AutoCloseable {
   }
 
   /**
-   * Closes rank r's {@code items.get(r)} on rank r's thread, or, when the gang is broken (its threads
+   * Closes local rank r's {@code items.get(r)} on rank r's thread, or, when the gang is broken (its threads
    * have ended), every item from the caller's thread.
    */
   public void closeEach(List<? extends AutoCloseable> items) {
@@ -178,7 +196,7 @@ public final class RankGang implements AutoCloseable {
       return;
     }
     run(c -> {
-      items.get(c.rank()).close();
+      items.get(local(c)).close();
       return null;
     });
   }
@@ -197,7 +215,7 @@ public final class RankGang implements AutoCloseable {
     }
   }
 
-  /** Rank 0's result of {@link #run}. */
+  /** The first local rank's result of {@link #run} (global rank 0's in the process that leads). */
   public <T> T first(Task<T> task) {
     return run(task).get(0);
   }

@@ -10,7 +10,8 @@ import org.rlhfnode.runtime.dist.Collectives;
  * N ranks in this JVM, one thread each, joined in a Gloo group through a {@code TCPStore} on
  * 127.0.0.1: how a role uses the N devices of one node's group (one thread per device), and how
  * every multi-rank path is tested on CPU. With one rank the body runs on the calling thread over
- * {@link Collectives#single()}.
+ * {@link Collectives#single()}. {@link #runSpan} runs this process's share of a group whose other ranks
+ * are in other processes (a trainer over several nodes); its store then listens on an address they reach.
  */
 public final class RankGroup {
   private RankGroup() {}
@@ -26,6 +27,45 @@ public final class RankGroup {
     RankFailedException(String message, Throwable cause) {
       super(message, cause);
     }
+  }
+
+  /**
+   * Where this process's ranks sit in a group that may span several processes (nodes): the store at
+   * {@code storeHost:storePort} through which all {@code worldSize} ranks meet, and the first global rank
+   * of this process. The process holding rank 0 hosts the store ({@code host}, null elsewhere).
+   */
+  public record Span(GlooGroup.Host host, String storeHost, int storePort, int worldSize, int firstRank) {
+    public Span {
+      if (worldSize < 1 || firstRank < 0 || firstRank >= worldSize) {
+        throw new IllegalArgumentException("first rank " + firstRank + " outside a group of " + worldSize);
+      }
+      if ((firstRank == 0) != (host != null)) {
+        throw new IllegalArgumentException("the process with rank 0, and only it, hosts the group's store");
+      }
+    }
+
+    /** The process with ranks 0.. of a group of {@code worldSize}, hosting its store. */
+    public static Span lead(GlooGroup.Host host, int worldSize) {
+      return new Span(host, host.host(), host.port(), worldSize, 0);
+    }
+
+    /** A process with ranks {@code firstRank}.. of the group whose store is at {@code storeHost:storePort}. */
+    public static Span follower(String storeHost, int storePort, int worldSize, int firstRank) {
+      return new Span(null, storeHost, storePort, worldSize, firstRank);
+    }
+  }
+
+  /**
+   * Runs {@code body} on {@code localRanks} threads of this process, as global ranks
+   * {@code span.firstRank()}.. of the group {@code span} describes (the other ranks run in other
+   * processes); results in local rank order. The lead process's store stays open until its ranks end.
+   */
+  public static <T> List<T> runSpan(Span span, int localRanks, Duration timeout, String name, Body<T> body) {
+    if (localRanks < 1 || span.firstRank() + localRanks > span.worldSize()) {
+      throw new IllegalArgumentException(name + ": " + localRanks + " local ranks from rank " + span.firstRank()
+          + " do not fit a group of " + span.worldSize());
+    }
+    return runThreads(span, localRanks, null, timeout, name, body);
   }
 
   /**
@@ -60,31 +100,44 @@ public final class RankGroup {
         throw new RankFailedException(e.getMessage(), e);
       }
     }
+    try (GlooGroup.Host host = GlooGroup.Host.listen("127.0.0.1", 0, timeout)) {
+      return runThreads(Span.lead(host, ranks), ranks, cudaDevices, timeout, name, body);
+    }
+  }
+
+  /** Local rank i runs as global rank {@code span.firstRank() + i}. */
+  private static <T> List<T> runThreads(Span span, int ranks, List<Integer> cudaDevices, Duration timeout, String name,
+      Body<T> body) {
     AtomicReferenceArray<Object> results = new AtomicReferenceArray<>(ranks);
     AtomicReferenceArray<Throwable> failures = new AtomicReferenceArray<>(ranks);
     List<Thread> threads = new ArrayList<>();
-    try (GlooGroup.Host host = GlooGroup.Host.listen("127.0.0.1", 0, timeout)) {
+    GlooGroup.Host host = span.host();
+    int world = span.worldSize();
+    try {
       for (int r = 0; r < ranks; r++) {
-        int rank = r;
+        int local = r;
+        int rank = span.firstRank() + r;
         Thread t = new Thread(() -> {
           try {
             if (cudaDevices == null) {
-              try (GlooGroup group = rank == 0 ? host.form(ranks)
-                  : GlooGroup.join(host.host(), host.port(), ranks, rank, timeout)) {
-                results.set(rank, body.run(group.collectives()));
+              try (GlooGroup group = rank == 0 ? host.form(world)
+                  : GlooGroup.join(span.storeHost(), span.storePort(), world, rank, timeout)) {
+                results.set(local, body.run(group.collectives()));
               }
             } else {
               org.bytedeco.pytorch.Store store = rank == 0 ? host.newClient()
-                  : GlooGroup.storeClient(host.host(), host.port(), timeout);
-              try (NcclGroup group = NcclGroup.connect(store, rank, ranks, cudaDevices.get(rank), timeout)) {
-                results.set(rank, body.run(group.collectives()));
+                  : GlooGroup.storeClient(span.storeHost(), span.storePort(), timeout);
+              try (NcclGroup group = NcclGroup.connect(store, rank, world, cudaDevices.get(local), timeout)) {
+                results.set(local, body.run(group.collectives()));
               }
             }
           } catch (Throwable e) {
-            failures.set(rank, e);
-            host.close(); // ranks still joining through the store fail at once instead of at the timeout
+            failures.set(local, e);
+            if (host != null) {
+              host.close(); // ranks still joining through the store fail at once instead of at the timeout
+            }
           }
-        }, name + "-rank-" + r);
+        }, name + "-rank-" + rank);
         threads.add(t);
         t.start();
       }
@@ -95,8 +148,12 @@ public final class RankGroup {
       Thread.currentThread().interrupt();
       threads.forEach(Thread::interrupt);
       throw new RankFailedException(name + ": interrupted while waiting for the ranks", e);
+    } finally {
+      if (host != null) {
+        host.close();
+      }
     }
-    rethrowFirst(failures, name);
+    rethrowFirst(failures, span.firstRank(), name);
     List<T> out = new ArrayList<>();
     for (int r = 0; r < ranks; r++) {
       @SuppressWarnings("unchecked")
@@ -107,21 +164,21 @@ public final class RankGroup {
   }
 
   /** Prefers a rank's own error over the collective failures it caused on the others. */
-  private static void rethrowFirst(AtomicReferenceArray<Throwable> failures, String name) {
+  private static void rethrowFirst(AtomicReferenceArray<Throwable> failures, int firstRank, String name) {
     Throwable first = null;
-    int firstRank = -1;
+    int failedRank = -1;
     for (int r = 0; r < failures.length(); r++) {
       Throwable e = failures.get(r);
       if (e != null && (first == null || (isSecondary(first) && !isSecondary(e)))) {
         first = e;
-        firstRank = r;
+        failedRank = firstRank + r;
       }
     }
-    if (first instanceof RuntimeException re && firstRank == 0) {
+    if (first instanceof RuntimeException re && failedRank == 0) {
       throw re; // rank 0's own error reads as the single-rank run's would
     }
     if (first != null) {
-      throw new RankFailedException(name + " rank " + firstRank + ": " + first.getMessage(), first);
+      throw new RankFailedException(name + " rank " + failedRank + ": " + first.getMessage(), first);
     }
   }
 
