@@ -1,7 +1,6 @@
 package org.rlhfnode.node.role;
 
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
@@ -18,9 +17,10 @@ import org.rlhfnode.runtime.algo.ppo.PpoUpdater;
 import org.rlhfnode.runtime.algo.ppo.RolloutRows;
 import org.rlhfnode.runtime.algo.ppo.ScoringPass;
 import org.rlhfnode.runtime.checkpoint.CheckpointManager;
-import org.rlhfnode.runtime.checkpoint.LoadedCheckpoint;
 import org.rlhfnode.runtime.checkpoint.RngState;
-import org.rlhfnode.runtime.checkpoint.RunCheckpoints;
+import org.rlhfnode.runtime.checkpoint.SavedTensors;
+import org.rlhfnode.runtime.checkpoint.SharedPart;
+import org.rlhfnode.runtime.checkpoint.StateShare;
 import org.rlhfnode.runtime.checkpoint.TrainingState;
 import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.io.DType;
@@ -30,6 +30,7 @@ import org.rlhfnode.runtime.model.ModelSaver;
 import org.rlhfnode.runtime.model.RewardHead;
 import org.rlhfnode.runtime.parallel.Parallelism;
 import org.rlhfnode.runtime.tokenizer.HfTokenizer;
+import org.rlhfnode.runtime.train.RankedCheckpoint;
 import org.rlhfnode.runtime.transport.WeightPayload;
 
 /**
@@ -139,33 +140,45 @@ final class LearnerRank implements AutoCloseable {
     }
   }
 
-  /** A write that failed on rank 0, returned rather than thrown so that the rank gang stays usable. */
+  /** A write that failed (on any rank), returned rather than thrown so that the rank gang stays usable. */
   record Failed(RuntimeException error) {}
 
   /**
-   * See {@link Learner.Loaded#writePart}; the weights and state are assembled on every rank, rank 0
-   * writes. Returns the part's SHA-256 (rank 0), null (other ranks) or a {@link Failed}.
+   * See {@link Learner.Loaded#writePart}: the ranks write one staging directory together
+   * ({@link RankedCheckpoint#save}): the weights and AdamW state as {@link
+   * org.rlhfnode.runtime.train.ParameterUpdate#checkpointShare} gives them (consolidated, written by rank 0;
+   * under ZeRO one file per rank, each rank writing its own pieces), rank 0 also the training state and
+   * {@code hf/}; rank 0 seals it. Returns the part's SHA-256 (rank 0), null (other ranks) or, on every
+   * rank when the write failed on any, a {@link Failed}.
    */
   Object writePart(Path partDir, String tag, long iteration, long version, String runId) {
     try (PointerScope scope = new PointerScope()) {
-      Map<String, Tensor> weights = prepared.update().checkpointWeights();
-      Map<String, Tensor> optimizer = prepared.update().exportState();
+      StateShare share = prepared.update().checkpointShare();
       prepared.materializeAll(); // the hf/ directory reads the model whole
       try {
-        if (!collectives.isFirst()) {
-          return null;
-        }
         TrainingState state = new TrainingState(iteration, 0, Map.of(),
             RngState.of(settings.run().seed(), Map.of(UPDATES, updater.updates())), iteration,
             Map.of(ROLE, role().label(), VERSION, version, RUN, runId));
-        RunCheckpoints.PartContent hf = policy && settings.resilience().saveHfCkpt()
-            ? dir -> exportHere(dir.resolve("hf")) : null;
-        return RunCheckpoints.writeTrainerPart(partDir, tag, iteration, weights, optimizer, state, hf);
+        boolean hf = policy && settings.resilience().saveHfCkpt();
+        Path staging = SharedPart.staging(partDir);
+        int rank = collectives.rank();
+        return RankedCheckpoint.save(collectives, "checkpoint part " + partDir,
+            () -> SharedPart.begin(partDir),
+            () -> {
+              share.writeTo(staging, rank);
+              if (rank == 0) {
+                CheckpointManager.writeState(staging, state);
+                if (hf) {
+                  exportHere(staging.resolve("hf"));
+                }
+              }
+            },
+            () -> SharedPart.commit(staging, partDir, tag, iteration),
+            () -> SharedPart.abort(staging));
       } catch (RuntimeException e) {
-        return new Failed(e); // every rank made the same calls: the failure is rank 0's alone, the gang is sound
+        return new Failed(e); // the ranks agreed on the failure and made the same calls: the gang is sound
       } finally {
         prepared.releaseAll();
-        collectives.barrier(); // also when rank 0's write failed: the others must not wait for the timeout
       }
     }
   }
@@ -175,31 +188,25 @@ final class LearnerRank implements AutoCloseable {
     HfTokenizer.copyFiles(source, dir);
   }
 
-  /** See {@link Learner.Loaded#restore}: every rank reads the part and keeps its share. */
+  /**
+   * See {@link Learner.Loaded#restore}: rank 0 verifies the whole part (every file's SHA-256) and each
+   * rank reads only the ranges it keeps, from a consolidated part or one file per rank, written on any
+   * number of ranks at any ZeRO stage.
+   */
   long restore(Path partDir) {
     try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
-      LoadedCheckpoint c = RunCheckpoints.loadTrainerPart(partDir);
-      Object savedRole = c.state().metadata().get(ROLE);
+      RankedCheckpoint.verifyOnFirst(collectives, partDir);
+      TrainingState state = CheckpointManager.readState(partDir);
+      Object savedRole = state.metadata().get(ROLE);
       if (!role().label().equals(savedRole)) {
         throw new IllegalArgumentException(partDir + ": a part of the " + savedRole + " role, not of the " + role());
       }
-      Map<String, Tensor> saved = c.modelWeights();
-      Path weights = partDir.resolve(CheckpointManager.MODEL_DIR);
-      if (!shapes.keySet().equals(saved.keySet())) {
-        throw new IllegalArgumentException(weights + ": other tensors than this model's (" + saved.size()
-            + " vs " + shapes.size() + "): a checkpoint of another model");
+      try (SavedTensors saved = SavedTensors.open(partDir)) {
+        saved.requireShapes(shapes); // before anything changes
+        prepared.update().restore(saved);
       }
-      for (Map.Entry<String, long[]> e : shapes.entrySet()) {
-        long[] got = saved.get(e.getKey()).sizes().vec().get();
-        if (!Arrays.equals(got, e.getValue())) {
-          throw new IllegalArgumentException(weights + ": tensor " + e.getKey() + " has shape "
-              + Arrays.toString(got) + ", the model's is " + Arrays.toString(e.getValue())
-              + ": a checkpoint of another model");
-        }
-      }
-      prepared.update().restore(saved, c.optimizerState());
-      updater.restoreUpdates(c.state().rng().counter(UPDATES, 0));
-      return ((Number) c.state().metadata().get(VERSION)).longValue();
+      updater.restoreUpdates(state.rng().counter(UPDATES, 0));
+      return ((Number) state.metadata().get(VERSION)).longValue();
     }
   }
 

@@ -51,8 +51,9 @@ import org.rlhfnode.runtime.algo.ppo.RolloutRows;
 
 /**
  * The training roles' protocol on the tiny Llama: lp_old and values from the current weights, one
- * weight version per step, every batch trained exactly once, stale batches refused, and a step that
- * arrives before its batch waits for it.
+ * weight version per step, every batch trained exactly once, stale batches refused, a step that
+ * arrives before its batch waits for it, and checkpoint parts (one file per rank from 2 ZeRO-3 ranks)
+ * that restore the exact state on 2 ranks or 1.
  */
 @ExtendWith(TestKitJUnit5Extension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -275,6 +276,45 @@ class TrainerRoleTest {
     assertEquals(secondStep.metrics(), redone.metrics());
     assertArrayEquals(afterSecond, score(policy, TensorNames.OLD_LOG_PROBS), "weights of version 2, bit for bit");
     assertEquals("run-exact", status(policy).runId());
+  }
+
+  @Test
+  void aTwoRankZero3PartIsOneFilePerRankAndRestoresExactlyOnTwoRanksOrOne() throws Exception {
+    PpoSettings s = PpoTestSettings.of(tmp, "--advantage_estimator", "group_norm", "--actor_num_gpus_per_node", "2",
+        "--zero_stage", "3");
+    ActorRef<TrainerCommand> policy = spawn(Learner.policy(s), 0);
+    ExperienceBatch first = batch(s, policy, freshBatchId(), 0);
+    policy.tell(first);
+    assertEquals(1, step(policy, 0, first.batchId()).policyVersion());
+    float[] afterFirst = score(policy, TensorNames.OLD_LOG_PROBS);
+    Path part = Path.of(writePart(policy, Files.createDirectories(tmp.resolve("restore-zero3")), 1, 1).path());
+    try (Stream<Path> files = Files.list(part.resolve("zero"))) {
+      assertEquals(List.of("layout.json", "rank-00000-of-00002.safetensors", "rank-00001-of-00002.safetensors"),
+          files.map(f -> f.getFileName().toString()).sorted().toList());
+    }
+    assertFalse(Files.exists(part.resolve("model")), "no gathered copy");
+
+    ExperienceBatch second = batch(s, policy, freshBatchId(), 1);
+    policy.tell(second);
+    TrainStepDone secondStep = step(policy, 1, second.batchId());
+    float[] afterSecond = score(policy, TensorNames.OLD_LOG_PROBS);
+    assertEquals(1, ((StateRestored) restore(policy, "run-zero3", part.toString())).policyVersion());
+    assertArrayEquals(afterFirst, score(policy, TensorNames.OLD_LOG_PROBS), "weights of version 1, bit for bit");
+    assertEquals(secondStep.metrics(), step(policy, 1, sendAgain(policy, second)).metrics(), "moments and step back");
+    assertArrayEquals(afterSecond, score(policy, TensorNames.OLD_LOG_PROBS), "weights of version 2, bit for bit");
+
+    ActorRef<TrainerCommand> one = spawn(Learner.policy(PpoTestSettings.of(tmp, "--advantage_estimator",
+        "group_norm")), 0);
+    assertEquals(1, ((StateRestored) restore(one, "run-zero3-one", part.toString())).policyVersion());
+    assertArrayEquals(afterFirst, score(one, TensorNames.OLD_LOG_PROBS), "one rank reads the pieces whole");
+
+    Path rank1 = part.resolve("zero").resolve("rank-00001-of-00002.safetensors");
+    byte[] bytes = Files.readAllBytes(rank1);
+    bytes[bytes.length - 1] ^= 0x01;
+    Files.write(rank1, bytes);
+    RestoreFailed failed = (RestoreFailed) restore(policy, "run-zero3-corrupt", part.toString());
+    assertEquals(RestoreFailed.Cause.CORRUPT, failed.cause(), failed.reason());
+    assertTrue(failed.reason().contains(rank1.toString()), failed.reason());
   }
 
   @Test

@@ -30,7 +30,12 @@ import org.slf4j.LoggerFactory;
  * deleted ({@code --max_ckpt_num}); the one just written is never deleted, even if it is not among
  * the newest. Directories without a manifest are left alone.
  *
- * <p>One process writes a root at a time (rank 0 in a distributed run). Loaded tensors are CPU
+ * <p>The tensors are in one of two layouts ({@link SavedTensors} reads both): consolidated, as above,
+ * or, for ZeRO over N &gt; 1 ranks, {@code zero/} with one file per rank ({@link ZeroLayout}). Several
+ * ranks write one checkpoint through {@link #sharedStaging}: rank 0 {@link #beginShared begins} it,
+ * every rank writes its files into it, and rank 0 {@link #commit commits} it once all have.
+ *
+ * <p>One process commits to a root at a time (rank 0 in a distributed run). Loaded tensors are CPU
  * tensors owned by the caller's {@code PointerScope}.
  */
 public final class CheckpointManager {
@@ -103,20 +108,8 @@ public final class CheckpointManager {
     Objects.requireNonNull(state, "state");
     Path tmp = ckpts.hidden(CheckpointRoot.TMP_PREFIX, tag);
     try {
-      Files.createDirectories(ckpts.root());
-      ckpts.removeLeftovers();
-      Files.createDirectory(tmp);
+      create(tmp);
       writeTrainerFiles(tmp, modelWeights, optimizerState, state, maxShardBytes);
-      CheckpointManifest manifest = seal(tmp, tag, state.step(), beforeManifest);
-      Path target = ckpts.root().resolve(tag);
-      Path trash = ckpts.publish(tmp, tag, CheckpointRoot.TRASH_PREFIX);
-      if (trash != null) {
-        DurableFiles.deleteTree(trash);
-      }
-      LOG.info("saved checkpoint {} (step {}, {} files, {} bytes)", target, state.step(), manifest.files().size(),
-          manifest.totalBytes());
-      ckpts.rotate(target);
-      return target;
     } catch (IOException e) {
       CheckpointRoot.deleteQuietly(tmp, e);
       throw new UncheckedIOException("cannot save checkpoint " + ckpts.root().resolve(tag) + ": " + e, e);
@@ -124,6 +117,80 @@ public final class CheckpointManager {
       CheckpointRoot.deleteQuietly(tmp, e);
       throw e;
     }
+    return commit(tmp, tag, state.step());
+  }
+
+  private void create(Path staging) throws IOException {
+    Files.createDirectories(ckpts.root());
+    ckpts.removeLeftovers();
+    Files.createDirectory(staging);
+  }
+
+  /**
+   * The staging directory of a checkpoint that several ranks write together, {@code root/.tmp-<tag>-ranks}:
+   * derived from the tag alone, so that every rank names the same one without a message.
+   */
+  public Path sharedStaging(String tag) {
+    CheckpointRoot.checkName("checkpoint tag", tag);
+    return ckpts.root().resolve(CheckpointRoot.TMP_PREFIX + tag + "-ranks");
+  }
+
+  /**
+   * Rank 0, before the others write: removes leftovers of interrupted saves (an earlier try at this tag
+   * among them), then creates the empty directory {@code staging} ({@link #sharedStaging}).
+   *
+   * @throws UncheckedIOException naming the directory
+   */
+  public void beginShared(Path staging) {
+    try {
+      create(staging);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create staging directory " + staging + ": " + e, e);
+    }
+  }
+
+  /**
+   * Rank 0, once every file is in {@code staging}: fsyncs them, writes the manifest listing every file
+   * (all ranks' files) last, renames the directory to {@code root/tag} (an existing one is replaced) and
+   * deletes checkpoints beyond the newest {@code maxCkptNum}.
+   *
+   * @return the checkpoint directory
+   * @throws UncheckedIOException if a step fails; then {@code staging} is removed and an existing {@code tag} kept
+   */
+  public Path commit(Path staging, String tag, long step) {
+    CheckpointRoot.checkName("checkpoint tag", tag);
+    Path target = ckpts.root().resolve(tag);
+    try {
+      CheckpointManifest manifest = seal(staging, tag, step, beforeManifest);
+      Path trash = ckpts.publish(staging, tag, CheckpointRoot.TRASH_PREFIX);
+      if (trash != null) {
+        DurableFiles.deleteTree(trash);
+      }
+      LOG.info("saved checkpoint {} (step {}, {} files, {} bytes)", target, step, manifest.files().size(),
+          manifest.totalBytes());
+    } catch (IOException e) {
+      CheckpointRoot.deleteQuietly(staging, e);
+      throw new UncheckedIOException("cannot save checkpoint " + target + ": " + e, e);
+    } catch (RuntimeException | Error e) {
+      CheckpointRoot.deleteQuietly(staging, e);
+      throw e;
+    }
+    ckpts.rotate(target);
+    return target;
+  }
+
+  /** Removes a staging directory whose save failed; a failure to remove is logged (the next save retries). */
+  public void abort(Path staging) {
+    try {
+      DurableFiles.deleteTree(staging);
+    } catch (UncheckedIOException e) {
+      LOG.warn("cannot remove staging directory {}: {}", staging, e.getMessage());
+    }
+  }
+
+  /** Writes {@code training_state.json} (fsynced; it must not exist) into the checkpoint directory {@code dir}. */
+  public static void writeState(Path dir, TrainingState state) throws IOException {
+    DurableFiles.writeNew(dir.resolve(STATE_FILE), StateJson.toBytes(state));
   }
 
   /** Writes the trainer layout into the existing directory {@code dir}: model/, optimizer/ and the state file. */
@@ -131,7 +198,7 @@ public final class CheckpointManager {
       TrainingState state, long maxShardBytes) throws IOException {
     TensorFiles.write(dir.resolve(MODEL_DIR), modelWeights, maxShardBytes);
     TensorFiles.write(dir.resolve(OPTIMIZER_DIR), optimizerState, maxShardBytes);
-    DurableFiles.writeNew(dir.resolve(STATE_FILE), StateJson.toBytes(state));
+    writeState(dir, state);
   }
 
   /**
@@ -191,7 +258,8 @@ public final class CheckpointManager {
   }
 
   /**
-   * Reads a checkpoint after verifying it ({@link CheckpointVerifier#verify}).
+   * Reads a checkpoint after verifying it ({@link CheckpointVerifier#verify}); a ZeRO checkpoint's pieces
+   * are assembled into whole tensors in the one-rank names, as a consolidated one holds them.
    *
    * @throws CheckpointFormatException one line naming the file at fault, e.g. a checksum mismatch
    * @throws UncheckedIOException if a file cannot be read
@@ -204,16 +272,39 @@ public final class CheckpointManager {
   static LoadedCheckpoint loadVerified(Path dir) {
     Path abs = dir.toAbsolutePath().normalize();
     CheckpointManifest manifest = CheckpointVerifier.verify(abs);
-    Path stateFile = abs.resolve(STATE_FILE);
+    TrainingState state = readState(abs, manifest);
+    Map<String, Tensor> model;
+    Map<String, Tensor> optimizer;
+    try (SavedTensors saved = SavedTensors.open(abs)) {
+      model = saved.wholeWeights();
+      optimizer = saved.wholeOptimizer();
+    }
+    LOG.info("loaded checkpoint {} (step {}, {} weights, {} optimizer entries)", abs, state.step(), model.size(),
+        optimizer.size());
+    return new LoadedCheckpoint(abs, manifest, model, optimizer, state);
+  }
+
+  /**
+   * The {@link TrainingState} of checkpoint {@code dir} (its file checked against the manifest, size and
+   * SHA-256, and its step against the manifest's) without reading the tensors: what each rank reads
+   * besides {@link SavedTensors} after rank 0 has verified the whole checkpoint.
+   *
+   * @throws CheckpointFormatException naming the file at fault
+   */
+  public static TrainingState readState(Path dir) {
+    Path abs = dir.toAbsolutePath().normalize();
+    CheckpointManifest manifest = CheckpointVerifier.readManifest(abs);
+    CheckpointVerifier.verifyListed(abs, manifest, STATE_FILE);
+    return readState(abs, manifest);
+  }
+
+  private static TrainingState readState(Path dir, CheckpointManifest manifest) {
+    Path stateFile = dir.resolve(STATE_FILE);
     TrainingState state = StateJson.read(stateFile);
     if (state.step() != manifest.step()) {
       throw new CheckpointFormatException(stateFile, "step " + state.step() + " but " + CheckpointManifest.FILE_NAME
           + " says " + manifest.step());
     }
-    Map<String, Tensor> model = TensorFiles.read(abs.resolve(MODEL_DIR));
-    Map<String, Tensor> optimizer = TensorFiles.read(abs.resolve(OPTIMIZER_DIR));
-    LOG.info("loaded checkpoint {} (step {}, {} weights, {} optimizer entries)", abs, state.step(), model.size(),
-        optimizer.size());
-    return new LoadedCheckpoint(abs, manifest, model, optimizer, state);
+    return state;
   }
 }

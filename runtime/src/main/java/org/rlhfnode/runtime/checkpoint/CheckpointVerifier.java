@@ -10,9 +10,11 @@ import org.rlhfnode.runtime.io.CheckpointFormatException;
 /**
  * Checks a checkpoint directory written by {@link CheckpointManager} against its
  * {@code manifest.json}: every listed file present with the recorded size and SHA-256, the training
- * state and both tensor directories listed, and no unlisted file inside the tensor directories (one
- * could change what is loaded). Other listed files (say an {@code hf/} copy of the weights in a
- * {@link RunCheckpoints} part) are checked like the rest. Verification reads every byte once.
+ * state and the tensors listed (both {@code model/} and {@code optimizer/}, or a ZeRO checkpoint's
+ * {@code zero/layout.json}), and no unlisted file inside the tensor directories (one could change what
+ * is loaded). Other listed files (say an {@code hf/} copy of the weights in a {@link RunCheckpoints}
+ * part) are checked like the rest. Verification reads every byte once; {@link #checkSize} is the cheap
+ * check of one file that is read without hashing.
  */
 public final class CheckpointVerifier {
   private CheckpointVerifier() {}
@@ -59,9 +61,48 @@ public final class CheckpointVerifier {
     }
   }
 
+  /**
+   * Checks that file {@code rel} of {@code dir} is listed in {@code manifest} with the size it has now.
+   *
+   * @throws CheckpointFormatException naming the file
+   */
+  static void checkSize(Path dir, CheckpointManifest manifest, String rel) {
+    Path file = dir.resolve(rel);
+    CheckpointManifest.FileEntry f = listed(file, manifest, rel);
+    try {
+      requireSize(file, f);
+    } catch (IOException e) {
+      throw new UncheckedIOException(file + ": cannot read: " + e, e);
+    }
+  }
+
+  /**
+   * Checks one (small) file of {@code dir}: listed in {@code manifest}, with the recorded size and SHA-256.
+   *
+   * @throws CheckpointFormatException naming the file
+   */
+  static void verifyListed(Path dir, CheckpointManifest manifest, String rel) {
+    try {
+      verifyFile(dir, listed(dir.resolve(rel), manifest, rel));
+    } catch (IOException e) {
+      throw new UncheckedIOException(dir.resolve(rel) + ": cannot verify: " + e, e);
+    }
+  }
+
+  private static CheckpointManifest.FileEntry listed(Path file, CheckpointManifest manifest, String rel) {
+    CheckpointManifest.FileEntry f = manifest.file(rel);
+    if (f == null) {
+      throw new CheckpointFormatException(file, "not listed in " + CheckpointManifest.FILE_NAME);
+    }
+    return f;
+  }
+
   private static void checkListed(Path manifestFile, CheckpointManifest manifest) {
     if (manifest.file(CheckpointManager.STATE_FILE) == null) {
       throw new CheckpointFormatException(manifestFile, "does not list " + CheckpointManager.STATE_FILE);
+    }
+    if (manifest.file(ZeroLayout.DIR + "/" + ZeroLayout.FILE_NAME) != null) {
+      return; // a ZeRO checkpoint: ZeroTensors checks its rank files against the layout
     }
     for (String sub : List.of(CheckpointManager.MODEL_DIR, CheckpointManager.OPTIMIZER_DIR)) {
       if (manifest.files().stream().noneMatch(f -> f.path().startsWith(sub + "/"))) {
@@ -70,8 +111,8 @@ public final class CheckpointVerifier {
     }
   }
 
-  private static void verifyFile(Path dir, CheckpointManifest.FileEntry f) throws IOException {
-    Path file = dir.resolve(f.path());
+  /** {@code file} exists with the size {@code f} records. */
+  private static void requireSize(Path file, CheckpointManifest.FileEntry f) throws IOException {
     if (!Files.isRegularFile(file)) {
       throw new CheckpointFormatException(file, "listed in " + CheckpointManifest.FILE_NAME + " but missing");
     }
@@ -80,6 +121,11 @@ public final class CheckpointVerifier {
       throw new CheckpointFormatException(file, "size " + size + " bytes, " + CheckpointManifest.FILE_NAME
           + " says " + f.size());
     }
+  }
+
+  private static void verifyFile(Path dir, CheckpointManifest.FileEntry f) throws IOException {
+    Path file = dir.resolve(f.path());
+    requireSize(file, f);
     String sha = DurableFiles.sha256(file);
     if (!sha.equals(f.sha256())) {
       throw new CheckpointFormatException(file, "SHA-256 mismatch: " + CheckpointManifest.FILE_NAME + " says "
@@ -89,8 +135,11 @@ public final class CheckpointVerifier {
 
   /** An unlisted file in a tensor directory could change what is loaded, so it is an error. */
   private static void checkNoUnlisted(Path dir, CheckpointManifest manifest) throws IOException {
-    for (String sub : List.of(CheckpointManager.MODEL_DIR, CheckpointManager.OPTIMIZER_DIR)) {
+    for (String sub : List.of(CheckpointManager.MODEL_DIR, CheckpointManager.OPTIMIZER_DIR, ZeroLayout.DIR)) {
       Path subDir = dir.resolve(sub);
+      if (!Files.isDirectory(subDir)) {
+        continue;
+      }
       for (Path rel : DurableFiles.regularFiles(subDir)) {
         String path = sub + "/" + CheckpointManager.slashed(rel);
         if (manifest.file(path) == null) {

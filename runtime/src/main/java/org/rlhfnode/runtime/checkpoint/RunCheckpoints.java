@@ -28,11 +28,13 @@ import org.slf4j.LoggerFactory;
  * checkpoint is either complete or invisible.
  *
  * <p>The supervisor calls {@link #begin} for a hidden staging directory; each writer fills
- * {@code staging/<part>} with {@link #writePart} or {@link #writeTrainerPart} and reports the SHA-256
- * of its part's manifest; {@link #commit} checks every reported part against the disk, writes the top
+ * {@code staging/<part>} with {@link #writePart} or {@link #writeTrainerPart} (or, a trainer of several
+ * ranks, through {@link SharedPart}: each rank its own ZeRO file) and reports the SHA-256 of its part's
+ * manifest; {@link #commit} checks every reported part against the disk, writes the top
  * {@code manifest.json} (listing only the part manifests) last, renames the staging directory to its
  * tag and keeps the newest {@code maxCkptNum}. A part describes itself: its own manifest lists each of
- * its files with size and SHA-256, and a trainer part has {@link CheckpointManager}'s layout.
+ * its files with size and SHA-256, and a trainer part has {@link CheckpointManager}'s layout (consolidated
+ * or ZeRO's one file per rank).
  * {@link #complete()} checks the top and part manifests only, since parts can be hundreds of GB;
  * {@link #loadTrainerPart} and {@link #verifyPart} verify a part's data when it is read.
  *
@@ -40,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * caller's {@code PointerScope}.
  */
 public final class RunCheckpoints {
-  private static final String PART_TMP_PREFIX = ".part-";
+  static final String PART_TMP_PREFIX = ".part-";
   private static final String REPLACED_PREFIX = ".replaced-";
   private static final Pattern PART_MANIFEST =
       Pattern.compile("[^/]+/" + Pattern.quote(CheckpointManifest.FILE_NAME));
@@ -118,23 +120,52 @@ public final class RunCheckpoints {
     Objects.requireNonNull(content, "content");
     Path tmp = target.resolveSibling(PART_TMP_PREFIX + name + "-" + CheckpointRoot.randomHex());
     try {
-      if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-        throw new FileAlreadyExistsException(target.toString(), null, "part already written");
-      }
+      requireUnwritten(target);
       Files.createDirectory(tmp);
       content.write(tmp);
-      CheckpointManifest manifest = CheckpointManager.seal(tmp, tag, step, dir -> { });
-      String sha = DurableFiles.sha256(tmp.resolve(CheckpointManifest.FILE_NAME));
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-      DurableFiles.fsyncDirectory(target.getParent());
-      LOG.info("wrote checkpoint part {} ({} files, {} bytes)", target, manifest.files().size(), manifest.totalBytes());
-      return sha;
     } catch (IOException e) {
       throw partFailed(target, tmp, e.toString(), e);
     } catch (UncheckedIOException e) {
       throw partFailed(target, tmp, e.getMessage(), e.getCause());
     } catch (RuntimeException | Error e) {
       CheckpointRoot.deleteQuietly(tmp, e);
+      throw e;
+    }
+    return commitPart(tmp, target, tag, step);
+  }
+
+  static void requireUnwritten(Path target) throws IOException {
+    if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+      throw new FileAlreadyExistsException(target.toString(), null, "part already written");
+    }
+  }
+
+  /**
+   * Seals a filled part staging directory (every file fsynced and listed with size and SHA-256 in the
+   * part's {@code manifest.json}, written last) and renames it to {@code partDir}; on failure the staging
+   * directory is removed: the last step of {@link #writePart} and of {@link SharedPart#commit}.
+   *
+   * @return the lower-case hex SHA-256 of the part's {@code manifest.json}
+   * @throws UncheckedIOException one line naming {@code partDir}
+   */
+  static String commitPart(Path staging, Path partDir, String tag, long step) {
+    Path target = partDir.toAbsolutePath().normalize();
+    checkPartName(String.valueOf(target.getFileName()));
+    CheckpointRoot.checkName("checkpoint tag", tag);
+    checkStep(step);
+    try {
+      CheckpointManifest manifest = CheckpointManager.seal(staging, tag, step, dir -> { });
+      String sha = DurableFiles.sha256(staging.resolve(CheckpointManifest.FILE_NAME));
+      Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+      DurableFiles.fsyncDirectory(target.getParent());
+      LOG.info("wrote checkpoint part {} ({} files, {} bytes)", target, manifest.files().size(), manifest.totalBytes());
+      return sha;
+    } catch (IOException e) {
+      throw partFailed(target, staging, e.toString(), e);
+    } catch (UncheckedIOException e) {
+      throw partFailed(target, staging, e.getMessage(), e.getCause());
+    } catch (RuntimeException | Error e) {
+      CheckpointRoot.deleteQuietly(staging, e);
       throw e;
     }
   }
@@ -170,7 +201,8 @@ public final class RunCheckpoints {
   }
 
   /**
-   * Verifies a trainer part ({@link CheckpointVerifier#verify}) and loads it like {@link CheckpointManager#load}.
+   * Verifies a trainer part ({@link CheckpointVerifier#verify}) and loads it like {@link CheckpointManager#load}
+   * (whole tensors, a ZeRO part's pieces assembled).
    *
    * @throws CheckpointFormatException one line naming the file at fault
    */
@@ -320,7 +352,7 @@ public final class RunCheckpoints {
     return dir;
   }
 
-  private static void checkPartName(String name) {
+  static void checkPartName(String name) {
     CheckpointRoot.checkName("part name", name);
     if (name.equals(CheckpointManifest.FILE_NAME)) {
       throw new IllegalArgumentException("part name '" + name + "' is the top manifest's name");

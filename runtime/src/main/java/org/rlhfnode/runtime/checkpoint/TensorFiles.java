@@ -1,5 +1,6 @@
 package org.rlhfnode.runtime.checkpoint;
 
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,9 +20,17 @@ import org.rlhfnode.runtime.tensor.Tensors;
 
 /**
  * A map of named tensors as a safetensors directory (the layout of {@link CheckpointWriter}, sharded
- * above a size limit) and back, byte for byte and in each tensor's own dtype.
+ * above a size limit) and back, byte for byte and in each tensor's own dtype; and ranges of a stored
+ * tensor's bytes copied into native memory.
  */
 final class TensorFiles {
+  /** Where a stored tensor's bytes come from: a safetensors file or a directory of them. */
+  @FunctionalInterface
+  interface Source {
+    /** Copies {@code dst.remaining()} bytes of tensor {@code name}, from its byte {@code offset}, into {@code dst}. */
+    void copyTo(String name, long offset, ByteBuffer dst);
+  }
+
   private TensorFiles() {}
 
   /** Writes {@code tensors} (any device, any layout) into {@code dir}, created if needed. */
@@ -40,11 +49,16 @@ final class TensorFiles {
 
   /** Every tensor in {@code dir} as a CPU tensor in its stored dtype, sorted by name, in the caller's scope. */
   static Map<String, Tensor> read(Path dir) {
-    Map<String, Tensor> out = new LinkedHashMap<>();
     try (CheckpointWeights weights = CheckpointWeights.open(dir)) {
-      for (String name : weights.names()) {
-        out.put(name, read(weights, name));
-      }
+      return readAll(weights);
+    }
+  }
+
+  /** Every tensor of an open directory, as {@link #read(Path)} returns them. */
+  static Map<String, Tensor> readAll(CheckpointWeights weights) {
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    for (String name : weights.names()) {
+      out.put(name, read(weights, name));
     }
     return out;
   }
@@ -53,11 +67,19 @@ final class TensorFiles {
     TensorInfo info = weights.info(name);
     Tensor cpu = torch.empty(info.shape(), Tensors.options(NativeTensors.scalarType(info.dtype()), DeviceSpec.CPU),
         new MemoryFormatOptional());
-    long length = info.byteLength();
+    copy(weights::copyTo, name, 0, cpu, 0, info.byteLength());
+    return cpu;
+  }
+
+  /**
+   * Copies bytes [{@code from}, {@code from + length}) of stored tensor {@code name} into the contiguous
+   * CPU tensor {@code dst} at its byte {@code at}, a window of at most {@link NativeTensors#chunkSize()}
+   * at a time: a memory-mapped source reads only the pages of that range.
+   */
+  static void copy(Source source, String name, long from, Tensor dst, long at, long length) {
     long chunk = NativeTensors.chunkSize();
     for (long off = 0; off < length; off += chunk) {
-      weights.copyTo(name, off, NativeTensors.bytes(cpu, off, Math.min(chunk, length - off)));
+      source.copyTo(name, from + off, NativeTensors.bytes(dst, at + off, Math.min(chunk, length - off)));
     }
-    return cpu;
   }
 }

@@ -10,6 +10,8 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.rlhfnode.runtime.checkpoint.SavedTensors;
+import org.rlhfnode.runtime.checkpoint.StateShare;
 import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.train.AdamW;
 import org.rlhfnode.runtime.train.GradClip;
@@ -33,8 +35,9 @@ import org.slf4j.LoggerFactory;
  * The global gradient norm is √(Σ_ranks Σ_shards ‖g‖²); clipping, weight decay and AdamW are
  * element-wise, so a rank's update of its piece equals that piece of the one-rank update.
  *
- * <p>Checkpoints hold the full weights and the full AdamW state in the one-rank names and shapes,
- * assembled with all-gathers (rank 0 writes them), so a run resumes on any number of ranks.
+ * <p>Over N &gt; 1 ranks a checkpoint is one part per rank ({@link ZeroCheckpoint}): each rank writes its
+ * own master pieces and AdamW moments, nothing is gathered; on one rank it is consolidated. Either
+ * layout restores on any number of ranks at any stage, each rank reading only its pieces.
  */
 public final class ShardedUpdate implements ParameterUpdate {
   private static final Logger LOG = LoggerFactory.getLogger(ShardedUpdate.class);
@@ -153,6 +156,24 @@ public final class ShardedUpdate implements ParameterUpdate {
             + " entr(ies) for no parameter, first: " + unknown.get(0));
       }
       optimizer.restoreState(shards);
+      if (stage < 3) {
+        weights.gatherAllIntoModel();
+      }
+    }
+  }
+
+  @Override
+  public StateShare checkpointShare() {
+    if (collectives.worldSize() == 1) {
+      return new StateShare.Whole(checkpointWeights(), exportState());
+    }
+    return ZeroCheckpoint.share(weights, optimizer, stage, collectives);
+  }
+
+  @Override
+  public void restore(SavedTensors saved) {
+    try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+      ZeroCheckpoint.restore(saved, weights, optimizer, collectives.rank());
       if (stage < 3) {
         weights.gatherAllIntoModel();
       }

@@ -172,6 +172,28 @@ public final class ShardedWeights implements AutoCloseable {
     return out;
   }
 
+  /** The whole tensors' shapes by name (known while ZeRO-3 keeps the model's tensors empty). */
+  Map<String, long[]> shapes() {
+    Map<String, long[]> out = new LinkedHashMap<>();
+    parts.forEach((name, p) -> out.put(name, p.shape.clone()));
+    return out;
+  }
+
+  /** c = ⌈n/N⌉, the elements of each rank's piece of {@code name}. */
+  long chunk(String name) {
+    return parts.get(name).chunk;
+  }
+
+  /** The model's dtype of {@code name} (the masters are fp32 whatever it is). */
+  ScalarType dtype(String name) {
+    return parts.get(name).param.scalar_type().intern();
+  }
+
+  /** This rank's master of {@code name} ← {@code piece} ([c], any float dtype and device). */
+  void setMaster(String name, Tensor piece) {
+    parts.get(name).master.detach().copy_(piece);
+  }
+
   /** Sets every master to its piece of a checkpoint's full tensors. */
   void loadMasters(Map<String, Tensor> full) {
     for (Map.Entry<String, Part> e : parts.entrySet()) {

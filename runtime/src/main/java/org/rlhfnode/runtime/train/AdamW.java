@@ -17,6 +17,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.rlhfnode.runtime.checkpoint.SavedTensors;
 
 /**
  * AdamW with decoupled weight decay and bias correction, step for step the arithmetic of PyTorch's
@@ -36,12 +37,12 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * and {@code n.step} (int64 scalar).
  */
 public final class AdamW implements Optimizer {
-  /** Suffix of the first-moment entry. */
-  public static final String EXP_AVG = ".exp_avg";
+  /** Suffix of the first-moment entry (the checkpoint format's name for it). */
+  public static final String EXP_AVG = SavedTensors.EXP_AVG;
   /** Suffix of the second-moment entry. */
-  public static final String EXP_AVG_SQ = ".exp_avg_sq";
+  public static final String EXP_AVG_SQ = SavedTensors.EXP_AVG_SQ;
   /** Suffix of the per-parameter step count entry. */
-  public static final String STEP = ".step";
+  public static final String STEP = SavedTensors.STEP;
   /** Name fragments OpenRLHF exempts from weight decay ({@code get_optimizer_grouped_parameters}). */
   public static final List<String> OPENRLHF_NO_DECAY =
       List.of("bias", "layer_norm.weight", "layernorm.weight", "norm.weight", "ln_f.weight");

@@ -1,11 +1,15 @@
 package org.rlhfnode.runtime.train;
 
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.rlhfnode.runtime.checkpoint.SavedTensors;
+import org.rlhfnode.runtime.checkpoint.StateShare;
 import org.rlhfnode.runtime.dist.Collectives;
+import org.rlhfnode.runtime.tensor.Tensors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -96,6 +100,22 @@ public final class LocalUpdate implements ParameterUpdate {
       mixedPrecision.mastersToCompute();
     }
     optimizer.restoreState(optimizerState);
+  }
+
+  @Override
+  public StateShare checkpointShare() {
+    return new StateShare.Whole(checkpointWeights(), exportState());
+  }
+
+  /** Every rank reads the whole tensors: those of a ZeRO checkpoint are assembled from all its pieces. */
+  @Override
+  public void restore(SavedTensors saved) {
+    Map<String, long[]> shapes = new LinkedHashMap<>();
+    updated.forEach((name, t) -> shapes.put(name, Tensors.shape(t)));
+    saved.requireShapes(shapes);
+    try (PointerScope scope = new PointerScope()) {
+      restore(saved.wholeWeights(), saved.wholeOptimizer());
+    }
   }
 
   /** The optimizer (tests read its step counts). */

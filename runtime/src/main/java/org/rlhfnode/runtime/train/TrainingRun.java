@@ -11,11 +11,12 @@ import java.util.function.Supplier;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Tensor;
 import org.rlhfnode.runtime.checkpoint.CheckpointManager;
-import org.rlhfnode.runtime.checkpoint.LoadedCheckpoint;
 import org.rlhfnode.runtime.checkpoint.RngState;
+import org.rlhfnode.runtime.checkpoint.SavedTensors;
+import org.rlhfnode.runtime.checkpoint.StateShare;
 import org.rlhfnode.runtime.checkpoint.TrainingState;
+import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.metrics.MetricsWriter;
 import org.rlhfnode.runtime.metrics.ProgressDisplay;
 import org.rlhfnode.runtime.metrics.RunReport;
@@ -31,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * optimizer state the uninterrupted run would have had, so its losses match step for step.
  *
  * <p>On N data-parallel ranks every rank runs this loop (checkpoints and evaluations are collective);
- * rank 0 alone writes {@code metrics.jsonl}, checkpoints, the progress bar and the report.
+ * rank 0 alone writes {@code metrics.jsonl}, the progress bar and the report. A checkpoint is
+ * consolidated (rank 0 writes it) or, under ZeRO, one file per rank, each rank writing its own.
  */
 public final class TrainingRun<B> {
   private static final Logger LOG = LoggerFactory.getLogger(TrainingRun.class);
@@ -144,40 +146,56 @@ public final class TrainingRun<B> {
     return row;
   }
 
+  /**
+   * Every rank writes its share ({@link ParameterUpdate#checkpointShare()}) into one staging directory,
+   * rank 0 also the training state; rank 0 then seals it (see {@link RankedCheckpoint#save}).
+   */
   private void save(CheckpointManager checkpoints, long step) {
     try (PointerScope scope = new PointerScope()) {
       TrainConfig cfg = trainer.config();
       long epoch = step / Math.max(1, trainer.source().stepsPerEpoch());
       RngState random = rng == null ? RngState.of(cfg.seed(), Map.of()) : RngState.capture(cfg.seed(), Map.of(), rng);
       TrainingState state = TrainingState.at(step, epoch, trainer.source().cursor(), random);
-      Map<String, Tensor> weights = trainer.update().checkpointWeights();
-      Map<String, Tensor> optimizer = trainer.update().exportState();
-      if (writes) {
-        checkpoints.save(CheckpointManager.stepTag(step), weights, optimizer, state);
-      }
-      trainer.collectives().barrier(); // no rank runs ahead of a checkpoint another rank may need
+      StateShare share = trainer.update().checkpointShare();
+      Collectives c = trainer.collectives();
+      String tag = CheckpointManager.stepTag(step);
+      Path staging = checkpoints.sharedStaging(tag);
+      RankedCheckpoint.save(c, "checkpoint " + checkpoints.root().resolve(tag),
+          () -> checkpoints.beginShared(staging),
+          () -> {
+            share.writeTo(staging, c.rank());
+            if (c.isFirst()) {
+              CheckpointManager.writeState(staging, state);
+            }
+          },
+          () -> checkpoints.commit(staging, tag, step),
+          () -> checkpoints.abort(staging)); // its last agreement also keeps every rank behind the checkpoint
     }
   }
 
+  /** Rank 0 picks and verifies the newest checkpoint; every rank reads only the ranges it keeps. */
   private long resume(CheckpointManager checkpoints) {
-    Optional<Path> latest = checkpoints.latest();
+    Optional<Path> latest = RankedCheckpoint.latest(trainer.collectives(), checkpoints);
     if (latest.isEmpty()) {
       LOG.info("no complete checkpoint under {}; starting from step 0", checkpoints.root());
       return 0;
     }
-    try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
-      LoadedCheckpoint ckpt = checkpoints.load(latest.get());
+    Path dir = latest.get();
+    try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard();
+        SavedTensors saved = SavedTensors.open(dir)) {
+      TrainingState state = CheckpointManager.readState(dir);
       try {
-        trainer.update().restore(ckpt.modelWeights(), ckpt.optimizerState());
+        trainer.update().restore(saved);
       } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(latest.get() + ": " + e.getMessage(), e);
+        String m = String.valueOf(e.getMessage());
+        throw m.contains(dir.toString()) ? e : new IllegalArgumentException(dir + ": " + m, e);
       }
-      trainer.source().restore(ckpt.state().dataCursor());
+      trainer.source().restore(state.dataCursor());
       if (rng != null) {
-        ckpt.state().rng().restoreInto(rng);
+        state.rng().restoreInto(rng);
       }
-      LOG.info("resumed from {} at step {}", latest.get(), ckpt.state().step());
-      return ckpt.state().step();
+      LOG.info("resumed from {} at step {}", dir, state.step());
+      return state.step();
     }
   }
 }

@@ -1,6 +1,7 @@
 package org.rlhfnode.node.cli.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.rlhfnode.node.cli.train.TrainCommandsTest.common;
 import static org.rlhfnode.node.cli.train.TrainCommandsTest.data;
@@ -8,11 +9,13 @@ import static org.rlhfnode.node.cli.train.TrainCommandsTest.metrics;
 import static org.rlhfnode.node.cli.train.TrainCommandsTest.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -26,7 +29,7 @@ import org.rlhfnode.runtime.tensor.DeviceSpec;
 /**
  * {@code train sft|dpo --ranks N --zero_stage S [--gradient_checkpointing]} through the CLI: the same
  * {@code loss} per step in metrics.jsonl as one rank (≤ 1e-5 relative, fp32), the same saved model,
- * and a checkpoint written on N ranks resumes on another rank count.
+ * and a checkpoint written on N ranks (one file per rank under ZeRO) resumes on another rank count.
  */
 class DataParallelCommandsTest {
   private static final double TOLERANCE = 1e-5;
@@ -108,6 +111,28 @@ class DataParallelCommandsTest {
     train("sft", sft(straight, 8));
     train("sft", sft(resumed, 4, "--ranks", "2", "--zero_stage", "2", "--save_steps", "4"));
     train("sft", sft(resumed, 8, "--ranks", "4", "--zero_stage", "3", "--save_steps", "4", "--load_checkpoint"));
+    assertSameColumn(straight, resumed, "loss");
+    assertSameModel(straight, resumed);
+  }
+
+  @Test
+  void aCheckpointOfTwoZero3RanksIsOneFilePerRankAndResumesOnOneRank(@TempDir Path tmp) throws Exception {
+    Path straight = tmp.resolve("straight");
+    Path resumed = tmp.resolve("resumed");
+    Path ckpt = tmp.resolve("ckpt");
+    train("sft", sft(straight, 8));
+    train("sft", sft(resumed, 4, "--ranks", "2", "--zero_stage", "3", "--save_steps", "4", "--ckpt_path",
+        ckpt.toString()));
+    Path step4 = ckpt.resolve("global_step_4");
+    try (Stream<Path> files = Files.list(step4.resolve("zero"))) {
+      assertEquals(List.of("layout.json", "rank-00000-of-00002.safetensors", "rank-00001-of-00002.safetensors"),
+          files.map(f -> f.getFileName().toString()).sorted().toList());
+    }
+    assertFalse(Files.exists(step4.resolve("model")), "no gathered copy");
+    train("sft", sft(resumed, 8, "--ranks", "1", "--save_steps", "4", "--ckpt_path", ckpt.toString(),
+        "--load_checkpoint"));
+    assertTrue(Files.isDirectory(ckpt.resolve("global_step_8").resolve("model")),
+        "one rank writes the consolidated layout");
     assertSameColumn(straight, resumed, "loss");
     assertSameModel(straight, resumed);
   }
