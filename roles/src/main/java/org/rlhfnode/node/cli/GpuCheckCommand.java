@@ -38,7 +38,8 @@ import picocli.CommandLine.Option;
 final class GpuCheckCommand implements Callable<Integer> {
   private static final Duration TIMEOUT = Duration.ofMinutes(5);
 
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "A small HF model directory.")
+  @Option(names = "--model", required = true, paramLabel = "DIR", converter = ModelDirectory.class,
+      description = "A small HF model directory, or org/name from the local HuggingFace hub cache.")
   Path model;
 
   @Option(names = "--allreduce-mb", defaultValue = "256", description = "All-reduce size (default: ${DEFAULT-VALUE}).")

@@ -42,7 +42,9 @@ final class InitModelCommand implements Callable<Integer> {
   @Option(names = "--init-std", defaultValue = "0.02") double initStd;
   @Option(names = "--seed", defaultValue = "0") long seed;
   @Option(names = "--save-dtype", defaultValue = "float32", description = "float32 or bfloat16.") String saveDtype;
-  @Option(names = "--tokenizer", paramLabel = "DIR", description = "Copy tokenizer files from this directory.") Path tokenizerDir;
+  @Option(names = "--tokenizer", paramLabel = "DIR", converter = ModelDirectory.class,
+      description = "Copy tokenizer files from this model directory (or org/name from the HF hub cache).")
+  Path tokenizerDir;
 
   @Override
   public Integer call() throws Exception {

@@ -22,8 +22,9 @@ public final class ModelOptions {
    */
   static final Duration TP_TIMEOUT = Duration.ofMinutes(10);
 
-  @Option(names = "--model", required = true, paramLabel = "DIR",
-      description = "HuggingFace model directory (config.json + *.safetensors).")
+  @Option(names = "--model", required = true, paramLabel = "DIR", converter = ModelDirectory.class,
+      description = "HuggingFace model directory (config.json + *.safetensors), or org/name[@revision] from "
+          + "the local HuggingFace hub cache (HF_HUB_CACHE, HF_HOME; nothing is downloaded).")
   Path model;
 
   @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda:N (default: ${DEFAULT-VALUE}).")

@@ -48,25 +48,26 @@ final class RejectionSampleCommand implements Callable<Integer> {
     TrainSettings s = TrainSettings.parse(args);
     org.rlhfnode.runtime.tensor.CpuThreads.configure(s.integer("model.threads"));
     DeviceSpec device = DeviceSpec.parse(s.string("model.device"));
-    Path policyDir = s.path("model.pretrain");
+    Path policyDir = s.model("model.pretrain");
     Path output = s.path("rollout.output");
-    List<String> rewardDirs = s.list("model.reward_pretrain");
+    List<Path> rewardDirs = s.models("model.reward_pretrain");
     if (rewardDirs.isEmpty()) {
       throw new IllegalArgumentException("--reward_pretrain is required (comma list of reward model dirs)");
     }
     try (HfTokenizer tokenizer = HfTokenizer.load(policyDir);
         CausalLm policy = ModelLoader.load(policyDir, device, ScalarType.Float)) {
       DataOptions options = DataOptions.builder().dataset(String.join(",", s.list("data.dataset")))
-          .inputKey(s.optString("data.input_key")).applyChatTemplate(s.bool("data.apply_chat_template"))
+          .datasetSplit(s.string("data.dataset_split")).inputKey(s.optString("data.input_key"))
+          .applyChatTemplate(s.bool("data.apply_chat_template"))
           .maxSamples(s.integer("data.max_samples")).seed(s.longValue("train.seed")).build();
       List<PromptExample> prompts = MixedDataset.prompts(options, TokenizerView.of(tokenizer)).train();
       List<CausalLm> rms = new ArrayList<>();
       try {
         List<RewardScorer> scorers = new ArrayList<>();
-        for (String dir : rewardDirs) {
-          CausalLm rm = ModelLoader.load(Path.of(dir), device, ScalarType.Float);
+        for (Path dir : rewardDirs) {
+          CausalLm rm = ModelLoader.load(dir, device, ScalarType.Float);
           rms.add(rm);
-          scorers.add(RewardScorer.forModelDir(rm, Path.of(dir), s.integer("rollout.micro_rollout_batch_size")));
+          scorers.add(RewardScorer.forModelDir(rm, dir, s.integer("rollout.micro_rollout_batch_size")));
         }
         SamplingParams params = params(s);
         if (tokenizer.eosTokenId().isPresent()) {

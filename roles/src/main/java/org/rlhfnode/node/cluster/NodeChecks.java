@@ -7,6 +7,8 @@ import java.util.List;
 import org.rlhfnode.messages.Role;
 import org.rlhfnode.node.ppo.PpoSettings;
 import org.rlhfnode.runtime.algo.ppo.RewardFunction;
+import org.rlhfnode.runtime.hub.HubCache;
+import org.rlhfnode.runtime.hub.HubModels;
 import org.rlhfnode.runtime.io.CheckpointFormatException;
 import org.rlhfnode.runtime.io.CheckpointWeights;
 import org.rlhfnode.runtime.model.ModelConfig;
@@ -15,8 +17,9 @@ import org.rlhfnode.runtime.model.ModelConfig;
  * What a node checks before it joins the cluster, so that bad input fails at once with one line naming
  * the flag and the file (exit code 2) instead of surfacing as retries minutes later: every model
  * directory its roles will load ({@code config.json} parsed, safetensors headers read; the weights
- * themselves are checked when they load), every reward function class, and, on the supervisor's node,
- * that the checkpoint directory can be written.
+ * themselves are checked when they load; a local path or {@code org/name} from the HuggingFace hub
+ * cache, a name found in neither being an error saying where it looked), every reward function class,
+ * and, on the supervisor's node, that the checkpoint directory can be written.
  */
 final class NodeChecks {
   private NodeChecks() {}
@@ -53,8 +56,11 @@ final class NodeChecks {
   }
 
   private static void model(String flag, Path dir) {
+    if (!Files.exists(dir)) { // PpoSettings kept the name as given: neither a local path nor in the hub cache
+      throw new IllegalArgumentException(HubModels.notFound(flag, dir.toString(), HubCache.fromEnvironment()));
+    }
     if (!Files.isDirectory(dir)) {
-      throw new IllegalArgumentException(flag + " " + dir + ": model directory not found");
+      throw new IllegalArgumentException(flag + " " + dir + ": not a model directory");
     }
     try {
       ModelConfig.load(dir);

@@ -24,6 +24,7 @@ import org.rlhfnode.runtime.algo.ppo.PpoUpdater;
 import org.rlhfnode.runtime.algo.ppo.RewardShaping;
 import org.rlhfnode.runtime.algo.ppo.ValueLoss;
 import org.rlhfnode.runtime.data.DataOptions;
+import org.rlhfnode.runtime.hub.HubModels;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.train.AdamW;
 
@@ -79,12 +80,15 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
   /**
    * The prompts.
    *
-   * @param eval the held-out prompts, or null
+   * @param train {@code prompt_data} mixed by {@code prompt_data_probs}, split {@code prompt_split}; without
+   *     {@code eval_prompt_data} it carries {@code eval_split} (a fraction held out, or a split name)
+   * @param eval {@code eval_prompt_data} at split {@code eval_split} (default train), or null
    * @param maxLen prompt tokens kept (the last ones)
    * @param perIteration P [rollout_batch_size]
+   * @param evalMaxSamples at most this many eval prompts [eval_max_samples]
    */
   public record Prompts(DataOptions train, DataOptions eval, int maxLen, int perIteration, int numEpisodes,
-      int maxIterations) {}
+      int maxIterations, int evalMaxSamples) {}
 
   /** β: {@code init_kl_coef}, adaptive when {@code target} (KL*) is set, with horizon H. */
   public record Kl(double initCoef, Double target, double horizon) {}
@@ -139,15 +143,15 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
       throw new IllegalArgumentException("--ranks is for train sft|rm|dpo|kto|csft; PPO's trainers take "
           + "--actor_num_gpus_per_node and --critic_num_gpus_per_node");
     }
-    Path pretrain = s.path("model.pretrain");
-    Path ref = s.optPath("model.ref_pretrain");
-    List<Path> rms = s.list("model.reward_pretrain").stream().map(Path::of).toList();
+    Path pretrain = located(s.string("model.pretrain"));
+    Path ref = s.optString("model.ref_pretrain") == null ? null : located(s.optString("model.ref_pretrain"));
+    List<Path> rms = s.list("model.reward_pretrain").stream().map(PpoSettings::located).toList();
     List<String> functions = s.list("ppo.reward_functions");
     if (rms.isEmpty() && functions.isEmpty()) {
       throw new IllegalArgumentException("--reward_pretrain or --reward_functions is required (the reward source)");
     }
     AdvantageEstimator estimator = AdvantageEstimator.fromName(s.string("ppo.advantage_estimator"));
-    Path critic = s.optPath("ppo.critic_pretrain");
+    Path critic = s.optString("ppo.critic_pretrain") == null ? null : located(s.optString("ppo.critic_pretrain"));
     if (critic == null && estimator.usesCritic()) {
       critic = rms.isEmpty() ? pretrain : rms.get(0);
     }
@@ -184,11 +188,9 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
         w.isEmpty() ? null : w.stream().mapToDouble(Double::parseDouble).toArray(),
         s.bool("algo.normalize_reward"), s.bool("train.bf16") ? ScalarType.BFloat16 : ScalarType.Float,
         s.integer("model.threads"));
-    Prompts prompts = new Prompts(promptData(s, "ppo.prompt_data", s.integer("data.max_samples")),
-        s.optString("ppo.eval_prompt_data") == null ? null
-            : promptData(s, "ppo.eval_prompt_data", s.integer("ppo.eval_max_samples")),
-        positive(s, "ppo.prompt_max_len"), positive(s, "ppo.rollout_batch_size"), positive(s, "ppo.num_episodes"),
-        s.integer("ppo.max_iterations"));
+    Prompts prompts = new Prompts(PromptSources.train(s), PromptSources.eval(s), positive(s, "ppo.prompt_max_len"),
+        positive(s, "ppo.rollout_batch_size"), positive(s, "ppo.num_episodes"), s.integer("ppo.max_iterations"),
+        positive(s, "ppo.eval_max_samples"));
     Path savePath = s.path("train.save_path");
     Run run = new Run(savePath, s.integer("train.save_steps"), s.integer("train.eval_steps"), s.longValue("train.seed"),
         s.string("train.save_dtype").startsWith("b"), maxStaleness, s.integer("ppo.freezing_actor_steps"),
@@ -211,7 +213,18 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
 
   /** The maths-changing settings ({@code section.key → value}): everything but {@link #OPERATIONAL}. */
   static Map<String, String> fingerprint(TrainSettings s) {
-    Config c = s.asConfig().getConfig("rlhf");
+    return fingerprint(s.asConfig().getConfig("rlhf"));
+  }
+
+  /**
+   * The maths-changing settings at their defaults (this build's {@code reference.conf}): what a checkpoint
+   * written before a setting existed ran with, so a resume compares a missing key with its default.
+   */
+  public static Map<String, String> defaultFingerprint() {
+    return fingerprint(com.typesafe.config.ConfigFactory.defaultReference().getConfig("rlhf"));
+  }
+
+  private static Map<String, String> fingerprint(Config c) {
     Map<String, String> out = new TreeMap<>();
     for (String section : MATHS_SECTIONS) {
       if (!c.hasPath(section)) {
@@ -301,17 +314,13 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
     }
   }
 
-  private static DataOptions promptData(TrainSettings s, String path, int maxSamples) {
-    DataOptions.Builder b = DataOptions.builder().dataset(String.join(",", s.list(path)))
-        .inputKey(s.optString("data.input_key")).applyChatTemplate(s.bool("data.apply_chat_template"))
-        .maxSamples(maxSamples).seed(s.longValue("train.seed"));
-    if (s.optString("data.input_template") != null) {
-      b.inputTemplate(s.optString("data.input_template").replace("\\n", "\n"));
-    }
-    if (s.list(path).isEmpty()) {
-      throw new IllegalArgumentException("--" + path.substring(path.indexOf('.') + 1) + " is required");
-    }
-    return b.build();
+  /**
+   * A model directory as a flag names it: the local path, or {@code org/name[@revision]} from the hub
+   * cache; a name found nowhere stays as given, because a node checks only the models its own roles
+   * load ({@code NodeChecks}, whose error says where it looked).
+   */
+  private static Path located(String spec) {
+    return HubModels.find(spec).orElse(Path.of(spec));
   }
 
   static int positive(TrainSettings s, String path) {

@@ -11,12 +11,14 @@ import org.rlhfnode.runtime.tokenizer.HfTokenizer;
 
 /**
  * Which prompts each iteration of a PPO run uses: {@code rollout_batch_size} prompts per iteration,
- * the prompt set reshuffled (seeded) each of {@code num_episodes} passes, an incomplete last batch
- * dropped; prompts longer than {@code prompt_max_len} tokens keep their last tokens (the generation cue).
- * Plus the held-out prompts of the evaluations.
+ * the prompt set ({@link PromptSources}: mixed by {@code prompt_data_probs}, seeded, the same on every
+ * run with the same settings, so a resumed run continues the same order) reshuffled (seeded) each of
+ * {@code num_episodes} passes, an incomplete last batch dropped; prompts longer than
+ * {@code prompt_max_len} tokens keep their last tokens (the generation cue). Plus the held-out prompts
+ * of the evaluations.
  *
  * @param prompts token ids of the training prompts
- * @param evalPrompts token ids of the held-out prompts (empty without {@code eval_prompt_data})
+ * @param evalPrompts token ids of the held-out prompts (empty without {@code eval_prompt_data} or {@code eval_split})
  */
 public record RunPlan(List<long[]> prompts, List<long[]> evalPrompts, int promptsPerIteration, int iterations,
     long seed) {
@@ -25,9 +27,12 @@ public record RunPlan(List<long[]> prompts, List<long[]> evalPrompts, int prompt
   public static RunPlan load(PpoSettings s) {
     try (HfTokenizer tokenizer = HfTokenizer.load(s.models().pretrain())) {
       TokenizerView view = TokenizerView.of(tokenizer);
-      List<long[]> prompts = ids(MixedDataset.prompts(s.prompts().train(), view).train(), s.prompts().maxLen());
-      List<long[]> eval = s.prompts().eval() == null ? List.of()
-          : ids(MixedDataset.prompts(s.prompts().eval(), view).train(), s.prompts().maxLen());
+      MixedDataset<PromptExample> train = MixedDataset.prompts(s.prompts().train(), view);
+      List<long[]> prompts = ids(train.train(), s.prompts().maxLen());
+      List<PromptExample> held = s.prompts().eval() == null ? train.eval()
+          : MixedDataset.prompts(s.prompts().eval(), view).train();
+      List<long[]> eval = ids(held.subList(0, Math.min(held.size(), s.prompts().evalMaxSamples())),
+          s.prompts().maxLen());
       int perEpisode = prompts.size() / s.prompts().perIteration();
       if (perEpisode == 0) {
         throw new IllegalArgumentException("--prompt_data has " + prompts.size()

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.rlhfnode.runtime.hub.HubModels;
 
 /**
  * The settings of one {@code train} run, layered as flags > {@code --config} HOCON file >
@@ -175,6 +176,25 @@ public final class TrainSettings {
   public Path optPath(String path) {
     String v = optString(path);
     return v == null || v.isBlank() ? null : Path.of(v);
+  }
+
+  /**
+   * A required model directory: the local path when it exists, else {@code org/name[@revision]} from
+   * the HuggingFace hub cache ({@link HubModels}); the error names the flag and where it looked.
+   */
+  public Path model(String path) {
+    return HubModels.resolve("--" + leaf(path), string(path));
+  }
+
+  /** An optional model directory, as {@link #model(String)}; null when unset. */
+  public Path optModel(String path) {
+    String v = optString(path);
+    return v == null || v.isBlank() ? null : HubModels.resolve("--" + leaf(path), v);
+  }
+
+  /** A list of model directories, each as {@link #model(String)}; empty when unset. */
+  public List<Path> models(String path) {
+    return list(path).stream().map(v -> HubModels.resolve("--" + leaf(path), v)).toList();
   }
 
   public int integer(String path) {

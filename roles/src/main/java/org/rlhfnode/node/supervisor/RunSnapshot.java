@@ -137,8 +137,10 @@ public record RunSnapshot(String runId, int iteration, long policyVersion, doubl
   public String settingsMismatch(Map<String, String> current) {
     Map<String, String> all = new TreeMap<>(settings);
     current.forEach(all::putIfAbsent);
+    Map<String, String> defaults = org.rlhfnode.node.ppo.PpoSettings.defaultFingerprint();
     for (String key : all.keySet()) {
-      String mine = settings.get(key);
+      // a setting added after the checkpoint was written: it ran with what the default now does
+      String mine = settings.containsKey(key) ? settings.get(key) : defaults.get(key);
       String now = current.get(key);
       if (!Objects.equals(mine, now)) {
         return key + " is " + (now == null ? "unset" : now) + " in this run but " + (mine == null ? "unset" : mine)

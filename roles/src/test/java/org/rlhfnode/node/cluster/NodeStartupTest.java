@@ -36,7 +36,9 @@ class NodeStartupTest {
     CliTest.Run r = CliTest.run(node("all", "--reward_pretrain", tmp.resolve("no-rm").toString())
         .toArray(String[]::new));
     assertEquals(2, r.code(), r.err());
-    assertEquals("error: --reward_pretrain " + tmp.resolve("no-rm") + ": model directory not found", r.err().strip());
+    assertEquals("error: --reward_pretrain " + tmp.resolve("no-rm") + ": no such local directory ("
+        + tmp.resolve("no-rm") + "), and not a HuggingFace repository id (org/name or org/name@revision) either",
+        r.err().strip());
     assertTrue(System.nanoTime() - start < Duration.ofSeconds(5).toNanos(), "at once, not after retries");
   }
 

@@ -90,6 +90,19 @@ class StartDecisionTest {
   }
 
   @Test
+  void aSettingAddedSinceTheCheckpointMatchesOnlyAtItsDefault() throws IOException {
+    RunCheckpoints ckpt = new RunCheckpoints(tmp.resolve("ckpt"), 3);
+    commit(ckpt, "run-a", 2, SETTINGS); // written before ppo.prompt_split existed
+    Map<String, String> now = new java.util.HashMap<>(SETTINGS);
+    now.put("ppo.prompt_split", "train"); // its default: what the old run did
+    assertEquals(1, StartDecision.decide("", true, ckpt, now).candidates().size());
+    now.put("ppo.prompt_split", "test");
+    StartDecision.Refused e = assertThrows(StartDecision.Refused.class,
+        () -> StartDecision.decide("", true, ckpt, now));
+    assertTrue(e.getMessage().contains("ppo.prompt_split is test"), e.getMessage());
+  }
+
+  @Test
   void aLiveRunIsTakenOverFromItsOwnCheckpointsOnly() throws IOException {
     RunCheckpoints ckpt = new RunCheckpoints(tmp.resolve("ckpt"), 5);
     Path a2 = commit(ckpt, "run-a", 2, SETTINGS);

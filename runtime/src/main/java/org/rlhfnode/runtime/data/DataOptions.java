@@ -8,11 +8,17 @@ import java.util.List;
  * defaults ({@code --input_key}, {@code --dataset_probs}, {@code --max_len}, ...). Checked on
  * construction; an error names the option as OpenRLHF spells it. Build with {@link #builder()}.
  *
- * @param dataset comma-separated dataset paths (files or directories), one source each; may be null
+ * @param dataset comma-separated dataset sources, one source each: files, directories or
+ *     {@code org/name[@data_dir]} in the HuggingFace hub cache ({@link DatasetSource}); may be null
  *     when examples are built from records directly
  * @param datasetProbs sampling weights, one per source (normalised); null concatenates the sources
- * @param evalDataset comma-separated paths of a separate eval set; exclusive with {@code evalSplit}
- * @param evalSplit fraction of every source held out for evaluation, in [0, 1)
+ * @param datasetSplit the split read from each training source (OpenRLHF {@code dataset_split} /
+ *     {@code prompt_split}), {@code train} by default
+ * @param evalDataset comma-separated sources of a separate eval set; exclusive with a fraction {@code evalSplit}
+ * @param evalSplit fraction of every source held out for evaluation, in [0, 1); 0 when {@code evalSplitName} is set
+ * @param evalSplitName OpenRLHF's {@code eval_split}: the split of {@code evalDataset} to read (default
+ *     {@code train}), or, without an eval dataset, the split of the training sources that is the eval
+ *     set; null when {@code eval_split} is a fraction or unset
  * @param maxSamples cap per source and on the mixed training set (OpenRLHF {@code max_samples})
  * @param maxLen token budget of one example; longer ones are cut as algorithms.md §1.7 says
  * @param seed seed of the mixing, the eval split and the shuffling
@@ -28,10 +34,10 @@ import java.util.List;
  *     ignored with {@code applyChatTemplate} and in pretraining mode
  * @param pretrainMode continued pretraining: the text under {@code inputKey}, every token a target
  */
-public record DataOptions(String dataset, List<Double> datasetProbs, String evalDataset, double evalSplit,
-    int maxSamples, int maxLen, long seed, String inputKey, String outputKey, String promptKey,
-    String chosenKey, String rejectedKey, String labelKey, String marginKey, boolean applyChatTemplate,
-    String inputTemplate, boolean pretrainMode) {
+public record DataOptions(String dataset, List<Double> datasetProbs, String datasetSplit, String evalDataset,
+    double evalSplit, String evalSplitName, int maxSamples, int maxLen, long seed, String inputKey,
+    String outputKey, String promptKey, String chosenKey, String rejectedKey, String labelKey, String marginKey,
+    boolean applyChatTemplate, String inputTemplate, boolean pretrainMode) {
 
   /** OpenRLHF's default {@code input_template} for SFT and KTO (RM and DPO default to none). */
   public static final String SFT_INPUT_TEMPLATE = "User: {}\nAssistant: ";
@@ -58,7 +64,15 @@ public record DataOptions(String dataset, List<Double> datasetProbs, String eval
       throw new IllegalArgumentException("eval_split must be a fraction in [0, 1), got " + evalSplit);
     }
     if (evalSplit > 0.0 && evalDataset != null) {
-      throw new IllegalArgumentException("eval_split and eval_dataset are exclusive: give one of them");
+      throw new IllegalArgumentException("eval_split " + evalSplit + " holds out a fraction of the training data, "
+          + "eval_dataset is a separate eval set: give one of them (with eval_dataset, eval_split may name its split)");
+    }
+    requireSplit("dataset_split", datasetSplit);
+    if (evalSplitName != null) {
+      requireSplit("eval_split", evalSplitName);
+      if (evalSplit > 0.0) {
+        throw new IllegalArgumentException("eval_split is a fraction or a split name, not both");
+      }
     }
     if (evalDataset != null && splitPaths(evalDataset).isEmpty()) {
       throw new IllegalArgumentException("eval_dataset names no path");
@@ -94,6 +108,19 @@ public record DataOptions(String dataset, List<Double> datasetProbs, String eval
     return evalDataset == null ? List.of() : splitPaths(evalDataset);
   }
 
+  /**
+   * OpenRLHF's {@code eval_split}, or ours: a number is the fraction held out (ours), anything else the
+   * name of a split (OpenRLHF); null or blank is neither.
+   */
+  public static boolean isFraction(String evalSplit) {
+    try {
+      Double.parseDouble(evalSplit.trim());
+      return true;
+    } catch (NumberFormatException e) {
+      return false;
+    }
+  }
+
   /** Parses OpenRLHF's {@code --dataset_probs} form, {@code "0.7,0.3"}; null or blank gives null. */
   public static List<Double> parseProbs(String probs) {
     if (probs == null || probs.isBlank()) {
@@ -126,6 +153,13 @@ public record DataOptions(String dataset, List<Double> datasetProbs, String eval
     }
   }
 
+  private static void requireSplit(String option, String split) {
+    if (split == null || !DatasetSource.SPLIT_NAME.matcher(split).matches()) {
+      throw new IllegalArgumentException(option + " must be a split name (letters, digits, '_', '.'), got '"
+          + split + "'");
+    }
+  }
+
   private static void requireKey(String option, String key) {
     if (key == null || key.isBlank()) {
       throw new IllegalArgumentException(option + " must be a non-empty key");
@@ -142,8 +176,10 @@ public record DataOptions(String dataset, List<Double> datasetProbs, String eval
   public static final class Builder {
     private String dataset;
     private List<Double> datasetProbs;
+    private String datasetSplit = "train";
     private String evalDataset;
     private double evalSplit;
+    private String evalSplitName;
     private int maxSamples = DEFAULT_MAX_SAMPLES;
     private int maxLen = DEFAULT_MAX_LEN;
     private long seed = DEFAULT_SEED;
@@ -163,8 +199,23 @@ public record DataOptions(String dataset, List<Double> datasetProbs, String eval
     public Builder dataset(String v) { dataset = v; return this; }
     public Builder datasetProbs(List<Double> v) { datasetProbs = v; return this; }
     public Builder datasetProbs(String v) { datasetProbs = parseProbs(v); return this; }
+    public Builder datasetSplit(String v) { datasetSplit = v; return this; }
     public Builder evalDataset(String v) { evalDataset = v; return this; }
-    public Builder evalSplit(double v) { evalSplit = v; return this; }
+    public Builder evalSplit(double v) { evalSplit = v; evalSplitName = null; return this; }
+
+    /** {@code eval_split} as a flag gives it: a fraction ("0.1"), a split name ("test"), or null/blank for none. */
+    public Builder evalSplit(String v) {
+      if (v == null || v.isBlank()) {
+        return evalSplit(0.0);
+      }
+      if (isFraction(v)) {
+        return evalSplit(Double.parseDouble(v.trim()));
+      }
+      evalSplit = 0.0;
+      evalSplitName = v.trim();
+      return this;
+    }
+
     public Builder maxSamples(int v) { maxSamples = v; return this; }
     public Builder maxLen(int v) { maxLen = v; return this; }
     public Builder seed(long v) { seed = v; return this; }
@@ -180,9 +231,9 @@ public record DataOptions(String dataset, List<Double> datasetProbs, String eval
     public Builder pretrainMode(boolean v) { pretrainMode = v; return this; }
 
     public DataOptions build() {
-      return new DataOptions(dataset, datasetProbs, evalDataset, evalSplit, maxSamples, maxLen, seed, inputKey,
-          outputKey, promptKey, chosenKey, rejectedKey, labelKey, marginKey, applyChatTemplate, inputTemplate,
-          pretrainMode);
+      return new DataOptions(dataset, datasetProbs, datasetSplit, evalDataset, evalSplit, evalSplitName, maxSamples,
+          maxLen, seed, inputKey, outputKey, promptKey, chosenKey, rejectedKey, labelKey, marginKey, applyChatTemplate,
+          inputTemplate, pretrainMode);
     }
   }
 }

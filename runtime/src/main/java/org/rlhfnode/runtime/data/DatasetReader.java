@@ -19,13 +19,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
- * Reads dataset records: {@code .jsonl} files (one JSON object per line, blank lines skipped) and
- * {@code .json} files (one array of objects). A path may be a directory, read as every such file
- * below it in name order. Anything unreadable stops with a {@link DataFormatException} saying
- * {@code file:line: what is wrong}.
+ * Reads dataset records: {@code .jsonl} files (one JSON object per line, blank lines skipped),
+ * {@code .json} files (one array of objects), {@code .parquet} files ({@link ParquetRecords}) and
+ * {@code .csv} files with a header row ({@link CsvRecords}); every format yields the same
+ * {@link JsonRecord}s, so the {@code *_key} options work on all of them. A source is a file, a
+ * directory of such files or a dataset in the local HuggingFace hub cache, and a split name picks
+ * the files of one split ({@link DatasetSource}). Anything unreadable stops with a
+ * {@link DataFormatException} saying {@code file:line: what is wrong} (for Parquet the number is the
+ * row, counted from 1; for CSV the line the row starts on).
  */
 public final class DatasetReader {
   /** Streams the objects of a .json array; a repeated key is an error, never a silent overwrite. */
@@ -37,64 +40,65 @@ public final class DatasetReader {
 
   private DatasetReader() {}
 
-  /** Every record of one source: a file, or a directory of {@code .json}/{@code .jsonl} files. */
+  /** Every record of split {@code train} of a local file or directory. */
   public static List<JsonRecord> read(Path source) {
+    if (!Files.exists(source)) {
+      throw new DataFormatException(source, 0, "dataset path does not exist");
+    }
+    return read(source.toString(), "train");
+  }
+
+  /** Every record of split {@code split} of one source: a file, a directory or a hub dataset name. */
+  public static List<JsonRecord> read(String source, String split) {
     List<JsonRecord> records = new ArrayList<>();
-    for (Path file : files(source)) {
+    for (Path file : DatasetSource.files(source, split)) {
       records.addAll(readFile(file));
     }
     return records;
   }
 
-  /** The records of each comma-separated path of {@code paths}, one list per source. */
-  public static List<List<JsonRecord>> readAll(List<String> paths) {
-    List<List<JsonRecord>> sources = new ArrayList<>(paths.size());
-    for (String p : paths) {
-      sources.add(read(Path.of(p)));
-    }
-    return sources;
+  /** The records of split {@code train} of each of {@code sources}, one list per source. */
+  public static List<List<JsonRecord>> readAll(List<String> sources) {
+    return readAll(sources, "train");
   }
 
-  static List<Path> files(Path source) {
-    if (Files.isRegularFile(source)) {
-      requireSupported(source);
-      return List.of(source);
+  /** The records of split {@code split} of each of {@code sources}, one list per source. */
+  public static List<List<JsonRecord>> readAll(List<String> sources, String split) {
+    List<List<JsonRecord>> out = new ArrayList<>(sources.size());
+    for (String source : sources) {
+      out.add(read(source, split));
     }
-    if (!Files.isDirectory(source)) {
-      throw new DataFormatException(source, 0, "dataset path does not exist");
-    }
-    try (Stream<Path> walk = Files.walk(source)) {
-      List<Path> files = walk.filter(Files::isRegularFile).filter(DatasetReader::supported).sorted().toList();
-      if (files.isEmpty()) {
-        throw new DataFormatException(source, 0, "directory holds no .json or .jsonl files");
-      }
-      return files;
-    } catch (IOException e) {
-      throw new DataFormatException(source, 0, "cannot list directory: " + e.getMessage(), e);
-    }
+    return out;
   }
 
-  /** The records of one {@code .jsonl} or {@code .json} file. */
+  /** The training sources of {@code options}: split {@code dataset_split} of each {@code dataset} entry. */
+  public static List<List<JsonRecord>> readTrain(DataOptions options) {
+    return readAll(options.datasetPaths(), options.datasetSplit());
+  }
+
+  /**
+   * The eval sources of {@code options}: {@code eval_dataset} at split {@code eval_split} (default
+   * {@code train}, as OpenRLHF); without an eval dataset, split {@code eval_split} of the training
+   * sources when it is a name; otherwise none (the eval set is then a held-out fraction, or empty).
+   */
+  public static List<List<JsonRecord>> readEval(DataOptions options) {
+    if (options.evalDataset() != null) {
+      String split = options.evalSplitName() == null ? "train" : options.evalSplitName();
+      return readAll(options.evalDatasetPaths(), split);
+    }
+    return options.evalSplitName() == null ? List.of() : readAll(options.datasetPaths(), options.evalSplitName());
+  }
+
+  /** The records of one {@code .jsonl}, {@code .json}, {@code .parquet} or {@code .csv} file. */
   public static List<JsonRecord> readFile(Path file) {
-    requireSupported(file);
-    return extension(file).equals("jsonl") ? readJsonLines(file) : readJsonArray(file);
-  }
-
-  private static boolean supported(Path file) {
-    String ext = extension(file);
-    return ext.equals("jsonl") || ext.equals("json");
-  }
-
-  private static void requireSupported(Path file) {
-    if (!supported(file)) {
-      throw new DataFormatException(file, 0, "unsupported file type (expected .jsonl or .json)");
+    switch (DataFiles.extension(file)) {
+      case "jsonl": return readJsonLines(file);
+      case "json": return readJsonArray(file);
+      case "parquet": return ParquetRecords.read(file);
+      case "csv": return CsvRecords.read(file);
+      default:
+        throw new DataFormatException(file, 0, DataFiles.UNSUPPORTED);
     }
-  }
-
-  private static String extension(Path file) {
-    String name = file.getFileName().toString();
-    int dot = name.lastIndexOf('.');
-    return dot < 0 ? "" : name.substring(dot + 1).toLowerCase(Locale.ROOT);
   }
 
   private static List<JsonRecord> readJsonLines(Path file) {
@@ -176,7 +180,7 @@ public final class DatasetReader {
     return parser.currentTokenLocation().getLineNr();
   }
 
-  private static Reader strictUtf8(Path file) throws IOException {
+  static Reader strictUtf8(Path file) throws IOException {
     return new InputStreamReader(Files.newInputStream(file), StandardCharsets.UTF_8.newDecoder()
         .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT));
   }

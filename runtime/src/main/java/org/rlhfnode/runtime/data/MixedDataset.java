@@ -14,8 +14,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A training set mixed from one or more sources, plus its eval set, as OpenRLHF's
  * {@code blending_datasets} builds it: each source is capped at {@code max_samples}; a seeded
- * {@code eval_split} fraction of each source is held out (disjoint from training), or
- * {@code eval_dataset} is read instead; the training parts are interleaved with
+ * {@code eval_split} fraction of each source is held out (disjoint from training), or the eval set is
+ * read from {@code eval_dataset} or from a named {@code eval_split}; the training parts are interleaved with
  * {@code dataset_probs} (or concatenated without them) and capped at {@code max_samples} again.
  * Records become examples through a builder; examples too long for {@code max_len} are dropped and
  * listed in {@link #dropped()}, never silently. Immutable.
@@ -58,18 +58,21 @@ public final class MixedDataset<T> {
     return load(options, r -> Optional.of(builder.prompt(r)));
   }
 
-  /** Reads {@code options.dataset()} (and {@code eval_dataset}) and builds every record with {@code build}. */
+  /**
+   * Reads split {@code dataset_split} of each {@code options.dataset()} source and the eval sources
+   * ({@link DatasetReader#readEval}), and builds every record with {@code build}.
+   */
   public static <T> MixedDataset<T> load(DataOptions options, Function<JsonRecord, Optional<T>> build) {
     if (options.datasetPaths().isEmpty()) {
       throw new IllegalArgumentException("dataset names no path");
     }
-    List<List<JsonRecord>> sources = DatasetReader.readAll(options.datasetPaths());
+    List<List<JsonRecord>> sources = DatasetReader.readTrain(options);
     for (int i = 0; i < sources.size(); i++) {
       if (sources.get(i).isEmpty()) {
         throw new DataFormatException(Path.of(options.datasetPaths().get(i)), 0, "dataset holds no records");
       }
     }
-    List<List<JsonRecord>> evalSources = DatasetReader.readAll(options.evalDatasetPaths());
+    List<List<JsonRecord>> evalSources = DatasetReader.readEval(options);
     return fromRecords(sources, evalSources, options, build);
   }
 

@@ -12,6 +12,8 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.rlhfnode.runtime.hub.HubCache;
+import org.rlhfnode.runtime.hub.HubModels;
 import org.rlhfnode.runtime.io.CheckpointWeights;
 import org.rlhfnode.runtime.io.DType;
 import org.rlhfnode.runtime.io.TensorInfo;
@@ -30,11 +32,22 @@ public final class ModelLoader {
 
   private ModelLoader() {}
 
+  /**
+   * A missing directory is one error line saying where it was looked for: the path, and for an
+   * {@code org/name} the HuggingFace hub cache entry ({@link HubModels}).
+   */
+  private static void requireDirectory(Path dir) {
+    if (!Files.exists(dir)) {
+      throw new IllegalArgumentException(HubModels.missing(dir.toString(), HubCache.fromEnvironment()));
+    }
+    if (!Files.isDirectory(dir)) {
+      throw new IllegalArgumentException(dir + ": not a model directory");
+    }
+  }
+
   /** Loads {@code dir} onto {@code device}, converting weights to {@code dtype}. */
   public static CausalLm load(Path dir, DeviceSpec device, ScalarType dtype) {
-    if (!Files.isDirectory(dir)) {
-      throw new IllegalArgumentException(dir + ": model directory not found");
-    }
+    requireDirectory(dir);
     ModelConfig config = ModelConfig.load(dir);
     try (CheckpointWeights weights = CheckpointWeights.open(dir);
         PointerScope scope = new PointerScope()) {
@@ -58,9 +71,7 @@ public final class ModelLoader {
     if (tp == null || tp.size() == 1) {
       return load(dir, device, dtype);
     }
-    if (!Files.isDirectory(dir)) {
-      throw new IllegalArgumentException(dir + ": model directory not found");
-    }
+    requireDirectory(dir);
     ModelConfig config = ModelConfig.load(dir);
     tp.check(config);
     try (CheckpointWeights weights = CheckpointWeights.open(dir);

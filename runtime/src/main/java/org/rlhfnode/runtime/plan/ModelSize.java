@@ -4,6 +4,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
+import org.rlhfnode.runtime.hub.HubCache;
+import org.rlhfnode.runtime.hub.HubModels;
 import org.rlhfnode.runtime.io.CheckpointWeights;
 import org.rlhfnode.runtime.model.ModelConfig;
 import org.rlhfnode.runtime.model.ParameterLayout;
@@ -28,7 +31,8 @@ public record ModelSize(String source, ModelConfig config, long params, long lar
   }
 
   /**
-   * A model directory (its {@code config.json}, and its safetensors headers when present) or a
+   * A model directory (its {@code config.json}, and its safetensors headers when present), local or
+   * {@code org/name[@revision]} from the HuggingFace hub cache ({@link HubModels}), or a
    * {@link ModelPresets preset} name; {@code scoreHead} adds the reward/value head that the reward and
    * critic roles put on a causal LM. A directory wins over a preset of the same name. Errors name
    * {@code flag} or the missing file.
@@ -37,15 +41,16 @@ public record ModelSize(String source, ModelConfig config, long params, long lar
     if (spec == null || spec.isBlank()) {
       throw new IllegalArgumentException("--" + flag + " is required");
     }
-    Path dir = Path.of(spec);
-    if (Files.isDirectory(dir)) {
-      return ofDirectory(dir, scoreHead);
+    HubCache cache = HubCache.fromEnvironment();
+    Optional<Path> dir = HubModels.find(spec, cache).filter(Files::isDirectory);
+    if (dir.isPresent()) {
+      return ofDirectory(dir.get(), scoreHead);
     }
     if (ModelPresets.contains(spec)) {
       return of(ModelPresets.canonical(spec), ModelPresets.config(spec), scoreHead, false);
     }
-    throw new IllegalArgumentException("--" + flag + " '" + spec + "': no such model directory and not a preset "
-        + "(known: " + String.join(", ", ModelPresets.names()) + ", llama-34b)");
+    throw new IllegalArgumentException("--" + flag + " '" + spec + "': not a preset (known: "
+        + String.join(", ", ModelPresets.names()) + ", llama-34b); " + HubModels.looked(spec, cache));
   }
 
   /** A HuggingFace model directory: {@code config.json} (required) and the weights' tensor names if any. */

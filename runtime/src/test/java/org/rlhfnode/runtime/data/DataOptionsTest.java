@@ -37,14 +37,30 @@ class DataOptionsTest {
   }
 
   @Test
+  void evalSplitIsAFractionOrASplitName() {
+    assertEquals(0.25, DataOptions.builder().evalSplit("0.25").build().evalSplit());
+    assertNull(DataOptions.builder().evalSplit("0.25").build().evalSplitName());
+    DataOptions named = DataOptions.builder().evalSplit("test").evalDataset("org/name").build();
+    assertEquals("test", named.evalSplitName());
+    assertEquals(0.0, named.evalSplit());
+    assertNull(DataOptions.builder().evalSplit((String) null).build().evalSplitName());
+    assertEquals("train", DataOptions.builder().build().datasetSplit());
+  }
+
+  @Test
   void errorsNameTheOption() {
     assertMessage("max_len must be at least 3, got 2", DataOptions.builder().maxLen(2));
     assertMessage("max_samples must be at least 1, got 0", DataOptions.builder().maxSamples(0));
     assertMessage("eval_split must be a fraction in [0, 1), got 1.0", DataOptions.builder().evalSplit(1.0));
     assertMessage("input_key must be a non-empty key", DataOptions.builder().inputKey(" "));
     assertMessage("output_key must be a non-empty key or unset", DataOptions.builder().outputKey(""));
-    assertMessage("eval_split and eval_dataset are exclusive: give one of them",
+    assertMessage("eval_split 0.1 holds out a fraction of the training data, eval_dataset is a separate eval set: "
+        + "give one of them (with eval_dataset, eval_split may name its split)",
         DataOptions.builder().evalSplit(0.1).evalDataset("e.jsonl"));
+    assertMessage("eval_split must be a split name (letters, digits, '_', '.'), got 'te st'",
+        DataOptions.builder().evalSplit("te st"));
+    assertMessage("dataset_split must be a split name (letters, digits, '_', '.'), got 'a/b'",
+        DataOptions.builder().datasetSplit("a/b"));
     assertMessage("dataset_probs has 1 entries but dataset names 2 source(s)",
         DataOptions.builder().dataset("a.jsonl,b.jsonl").datasetProbs("1.0"));
     assertMessage("dataset_probs must all be finite and > 0, got [0.5, 0.0]",

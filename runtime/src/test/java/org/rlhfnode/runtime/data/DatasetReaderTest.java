@@ -11,7 +11,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Reading JSONL, JSON arrays, directories and comma-separated sources; every malformed case names file:line. */
+/**
+ * Reading JSONL, JSON arrays, directories and comma-separated sources; every malformed case names
+ * file:line. Parquet and CSV: {@link DatasetFormatsTest}; splits and the hub cache: {@link DatasetSourceTest}.
+ */
 class DatasetReaderTest {
   @TempDir
   Path dir;
@@ -103,11 +106,15 @@ class DatasetReaderTest {
     assertEquals(none + ": dataset path does not exist",
         assertThrows(DataFormatException.class, () -> DatasetReader.read(none)).getMessage());
     Path empty = Files.createDirectory(dir.resolve("empty"));
-    assertEquals(empty + ": directory holds no .json or .jsonl files",
+    assertEquals(empty + ": no .jsonl, .json, .parquet or .csv files",
         assertThrows(DataFormatException.class, () -> DatasetReader.read(empty)).getMessage());
-    Path csv = write(dir, "a.csv", "input");
-    assertEquals(csv + ": unsupported file type (expected .jsonl or .json)",
-        assertThrows(DataFormatException.class, () -> DatasetReader.read(csv)).getMessage());
+    Path txt = write(dir, "a.txt", "input");
+    assertEquals(txt + ": unsupported file type (expected .jsonl, .json, .parquet or .csv)",
+        assertThrows(DataFormatException.class, () -> DatasetReader.read(txt)).getMessage());
+    write(dir, "other/x.arrow", "arrow");
+    assertEquals(dir.resolve("other") + ": no .jsonl, .json, .parquet or .csv files; files of other types are "
+        + "not read: x.arrow", assertThrows(DataFormatException.class, () -> DatasetReader.read(dir.resolve("other")))
+        .getMessage());
   }
 
   @Test

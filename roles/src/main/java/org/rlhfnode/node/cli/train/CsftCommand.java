@@ -32,11 +32,11 @@ final class CsftCommand extends TrainAlgorithmCommand {
     try (TrainSession session = new TrainSession(settings, collectives)) {
       DataOptions options = session.dataOptions(true);
       List<List<JsonRecord>> conditioned = new ArrayList<>();
-      for (List<JsonRecord> source : DatasetReader.readAll(options.datasetPaths())) {
+      for (List<JsonRecord> source : DatasetReader.readTrain(options)) {
         conditioned.add(condition(session, options, source));
       }
       List<List<JsonRecord>> eval = new ArrayList<>();
-      for (List<JsonRecord> source : DatasetReader.readAll(options.evalDatasetPaths())) {
+      for (List<JsonRecord> source : DatasetReader.readEval(options)) {
         eval.add(condition(session, options, source));
       }
       ExampleBuilder builder = new ExampleBuilder(options, session.tokenizerView());
@@ -48,7 +48,7 @@ final class CsftCommand extends TrainAlgorithmCommand {
 
   private static List<JsonRecord> condition(TrainSession session, DataOptions options, List<JsonRecord> records) {
     boolean normalize = session.settings.bool("algo.normalize_reward");
-    List<String> rewardDirs = session.settings.list("model.reward_pretrain");
+    List<Path> rewardDirs = session.settings.models("model.reward_pretrain");
     if (rewardDirs.isEmpty()) {
       return ConditionalSft.rewrite(records, options.inputKey(), SCORE_KEY, normalize);
     }
@@ -59,9 +59,9 @@ final class CsftCommand extends TrainAlgorithmCommand {
       sequences.add(e.orElseThrow(() -> r.error("prompt too long to score within max_len")).ids());
     }
     double[] total = new double[records.size()];
-    for (String dir : rewardDirs) {
-      try (CausalLm rm = session.frozen(Path.of(dir))) {
-        double[] s = RewardScorer.forModelDir(rm, Path.of(dir), session.config.microTrainBatchSize()).score(sequences);
+    for (Path dir : rewardDirs) {
+      try (CausalLm rm = session.frozen(dir)) {
+        double[] s = RewardScorer.forModelDir(rm, dir, session.config.microTrainBatchSize()).score(sequences);
         for (int i = 0; i < total.length; i++) {
           total[i] += s[i];
         }

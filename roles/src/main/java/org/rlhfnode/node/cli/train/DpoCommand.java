@@ -57,7 +57,7 @@ final class DpoCommand extends TrainAlgorithmCommand {
   }
 
   static Path referenceDir(TrainSession session) {
-    Path ref = session.settings.optPath("model.ref_pretrain");
+    Path ref = session.settings.optModel("model.ref_pretrain");
     return ref != null ? ref : session.pretrain;
   }
 

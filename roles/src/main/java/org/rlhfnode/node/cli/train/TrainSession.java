@@ -63,7 +63,7 @@ final class TrainSession implements AutoCloseable {
     torch.manual_seed(config.seed());
     this.device = DeviceSpec.parse(s.string("model.device"));
     this.dtype = config.bf16() ? ScalarType.BFloat16 : ScalarType.Float;
-    this.pretrain = s.path("model.pretrain");
+    this.pretrain = s.model("model.pretrain");
     this.tokenizer = HfTokenizer.load(pretrain);
     this.policy = ModelLoader.load(pretrain, device, dtype);
   }
@@ -88,7 +88,8 @@ final class TrainSession implements AutoCloseable {
   DataOptions dataOptions(boolean sftDefaults) {
     DataOptions.Builder b = sftDefaults ? DataOptions.sftBuilder() : DataOptions.builder();
     TrainSettings s = settings;
-    b.dataset(String.join(",", s.list("data.dataset"))).evalSplit(s.number("data.eval_split"))
+    b.dataset(String.join(",", s.list("data.dataset"))).datasetSplit(s.string("data.dataset_split"))
+        .evalSplit(s.optString("data.eval_split"))
         .maxSamples(s.integer("data.max_samples")).maxLen(s.integer("data.max_len")).seed(config.seed())
         .inputKey(s.optString("data.input_key")).outputKey(s.optString("data.output_key"))
         .promptKey(s.optString("data.prompt_key")).chosenKey(s.optString("data.chosen_key"))
@@ -134,7 +135,7 @@ final class TrainSession implements AutoCloseable {
    */
   Map<String, Tensor> trainable() {
     TrainSettings s = settings;
-    Path saved = s.optPath("lora.lora_path");
+    Path saved = s.optModel("lora.lora_path");
     if (saved != null) {
       lora = LoraCheckpoint.load(policy, saved, config.seed());
     } else {
@@ -197,7 +198,7 @@ final class TrainSession implements AutoCloseable {
   private void export(Path dir, Map<String, ?> extraConfig) {
     DType saveDtype = settings.string("train.save_dtype").startsWith("b") ? DType.BF16 : DType.F32;
     if (lora != null) {
-      LoraCheckpoint.save(lora, dir.resolve("adapter"), pretrain.toString());
+      LoraCheckpoint.save(lora, dir.resolve("adapter"), settings.string("model.pretrain")); // as the user named it
       lora.mergeAndUnload();
     }
     ModelSaver.save(policy, dir, saveDtype, ModelSaver.DEFAULT_SHARD_BYTES, extraConfig);
