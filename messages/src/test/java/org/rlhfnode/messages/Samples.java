@@ -102,7 +102,7 @@ final class Samples {
         new RankCommand.WritePart(9, 5, "/tmp/run/.tmp-iter_8/policy", "iter_8", 8, 4, "run-1",
             kit.<RankTaskDone>createTestProbe().getRef()),
         new RankCommand.Restore(9, 6, "/ckpt/iter_8/policy", kit.<RankTaskDone>createTestProbe().getRef()),
-        new RankTaskDone(9, 5, "rank 3: disk full"));
+        new RankTaskDone(9, 5, "rank 3: disk full", false));
   }
 
   /** BF16 bit patterns including a quiet NaN, a signalling NaN, -0, +inf and a subnormal. */

@@ -133,7 +133,12 @@ public final class Learner {
     CompletableFuture<Void> joined = remote.start((epoch, seq, node, replyTo) -> new RankCommand.Join(epoch, seq,
         role(), host.host(), host.port(), world, (node + 1) * perNode, lead, replyTo), List.of());
     RankGang gang = RankGang.spanning(RankGroup.Span.lead(host, world), perNode, GANG_TIMEOUT, name);
-    Loaded loaded = open(gang, remote);
+    Loaded loaded;
+    try {
+      loaded = open(gang, remote);
+    } catch (RuntimeException e) {
+      throw remote.explain(joined, e); // e.g. a node without the model: its error, not the failed rendezvous
+    }
     try {
       remote.await(joined);
       return loaded;
@@ -236,7 +241,12 @@ public final class Learner {
         return gang.first(local);
       }
       CompletableFuture<Void> others = remote.start(task, inputs);
-      T mine = gang.first(local);
+      T mine;
+      try {
+        mine = gang.first(local);
+      } catch (RuntimeException e) {
+        throw remote.explain(others, e); // another node's own error rather than its effect here
+      }
       remote.await(others);
       return mine;
     }

@@ -100,7 +100,7 @@ public final class RankFollower extends AbstractBehavior<RankCommand> {
   private Behavior<RankCommand> onTask(RankCommand.Task task) {
     if (task.epoch() != epoch) {
       task.replyTo().tell(new RankTaskDone(task.epoch(), task.seq(), "this node is not in group " + task.epoch()
-          + (epoch < 0 ? " (it is in none)" : " (it is in " + epoch + ")")));
+          + (epoch < 0 ? " (it is in none)" : " (it is in " + epoch + ")"), true));
       return this;
     }
     if (task instanceof RankCommand.Score s) {
@@ -132,7 +132,7 @@ public final class RankFollower extends AbstractBehavior<RankCommand> {
   }
 
   private Behavior<RankCommand> missing(RankCommand.Task task, String what) {
-    task.replyTo().tell(new RankTaskDone(task.epoch(), task.seq(), what + " never reached this node"));
+    task.replyTo().tell(new RankTaskDone(task.epoch(), task.seq(), what + " never reached this node", false));
     return this;
   }
 
@@ -153,7 +153,8 @@ public final class RankFollower extends AbstractBehavior<RankCommand> {
       RoleErrors.warn(getContext().getLog(), learner.role() + ": this node's share of " + t.getClass().getSimpleName()
           + " " + t.seq() + " failed", d.error());
     }
-    t.replyTo().tell(new RankTaskDone(t.epoch(), t.seq(), d.error() == null ? "" : RoleErrors.oneLine(d.error())));
+    t.replyTo().tell(d.error() == null ? RankTaskDone.done(t.epoch(), t.seq())
+        : new RankTaskDone(t.epoch(), t.seq(), RoleErrors.oneLine(d.error()), RemoteRanks.peerLost(d.error())));
     return this;
   }
 

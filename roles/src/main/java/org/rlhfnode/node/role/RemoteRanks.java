@@ -10,6 +10,8 @@ import org.apache.pekko.actor.typed.Scheduler;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.rlhfnode.messages.RankCommand;
 import org.rlhfnode.messages.RankTaskDone;
+import org.rlhfnode.runtime.dist.Collectives;
+import org.rlhfnode.runtime.transport.GlooGroup;
 
 /**
  * The other nodes of a trainer whose ranks span several nodes, seen from the lead: each model task the
@@ -23,6 +25,26 @@ final class RemoteRanks {
   interface TaskFactory {
     RankCommand.Task make(long epoch, long seq, int node, ActorRef<RankTaskDone> replyTo);
   }
+
+  /** The group lost a node: one went away, stopped answering, or the group was given up. */
+  static final class PeerLost extends IllegalStateException {
+    PeerLost(String message) {
+      super(message);
+    }
+  }
+
+  /** A node failed its share of a task on its own (its error, not another node's loss). */
+  static final class NodeFailed extends IllegalStateException {
+    NodeFailed(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * How long a failed task waits for the other nodes' answers, to report a node's own error over its
+   * effects: a node that failed on its own answers as its ranks end, at about the time the others fail.
+   */
+  private static final Duration EXPLAIN_WAIT = Duration.ofSeconds(5);
 
   private final List<ActorRef<RankCommand>> nodes;
   private final long epoch;
@@ -39,21 +61,35 @@ final class RemoteRanks {
     this.timeout = timeout;
   }
 
+  /**
+   * Whether {@code error} only follows from a rank of the group going away: a failed collective or
+   * rendezvous, a node lost or silent. Such a failure ends the trainer (the supervisor restores a new
+   * group); any other is the run's error, reported as from a trainer on one node.
+   */
+  static boolean peerLost(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof PeerLost || t instanceof Collectives.CollectiveException
+          || t instanceof GlooGroup.GlooException || t instanceof java.util.concurrent.TimeoutException) {
+        return true;
+      }
+      if (t instanceof NodeFailed) {
+        return false;
+      }
+    }
+    return false;
+  }
+
   long epoch() {
     return epoch;
   }
 
-  List<ActorRef<RankCommand>> nodes() {
-    return nodes;
-  }
-
   /**
    * Sends {@code inputs} (tensor messages the task names) and then the task to every other node; the
-   * future completes when all have done their share.
+   * future completes when all have done their share, or fails with {@link NodeFailed} or {@link PeerLost}.
    */
   CompletableFuture<Void> start(TaskFactory task, List<? extends RankCommand> inputs) {
     if (broken != null) {
-      return CompletableFuture.failedFuture(new IllegalStateException(broken));
+      return CompletableFuture.failedFuture(new PeerLost(broken));
     }
     long n = seq.getAndIncrement();
     List<CompletableFuture<RankTaskDone>> answers = new ArrayList<>();
@@ -64,32 +100,64 @@ final class RemoteRanks {
       answers.add(AskPattern.<RankCommand, RankTaskDone>ask(node, replyTo -> task.make(epoch, n, index, replyTo),
           timeout, scheduler).toCompletableFuture());
     }
-    return CompletableFuture.allOf(answers.toArray(new CompletableFuture[0])).thenApply(v -> {
+    return CompletableFuture.allOf(answers.toArray(new CompletableFuture[0])).handle((v, e) -> {
       for (int i = 0; i < answers.size(); i++) {
-        RankTaskDone done = answers.get(i).join();
+        String node = "trainer node " + nodes.get(i).path().address();
+        CompletableFuture<RankTaskDone> a = answers.get(i);
+        if (a.isCompletedExceptionally()) {
+          throw new PeerLost(node + " did not answer within " + timeout.toMinutes() + " min");
+        }
+        RankTaskDone done = a.join();
         if (!done.ok()) {
-          throw new IllegalStateException("trainer node " + nodes.get(i).path().address() + ": " + done.error());
+          throw done.peerLost() ? new PeerLost(node + ": " + done.error()) : new NodeFailed(node + ": " + done.error());
         }
       }
       return (Void) null;
     });
   }
 
-  /** Waits for {@code others}; a node's failure (or the group being abandoned) breaks the group. */
+  /** Waits for {@code others}; a node's failure (or the group being given up) breaks the group. */
   void await(CompletableFuture<Void> others) {
     try {
       CompletableFuture.anyOf(others, abandoned).join();
-      if (abandoned.isDone()) {
-        throw new IllegalStateException("the trainer's group of nodes was given up: " + abandoned.handle((v, e) ->
+      if (abandoned.isDone() && !others.isDone()) {
+        throw new PeerLost("the trainer's group of nodes was given up: " + abandoned.handle((v, e) ->
             e == null ? "" : e.getMessage()).join());
       }
       others.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      throw fail(e.getCause() != null ? e.getCause() : e);
     } catch (RuntimeException e) {
-      Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
-          ? e.getCause() : e;
-      broken = cause.getMessage();
-      throw cause instanceof RuntimeException re ? re : new IllegalStateException(cause.getMessage(), cause);
+      throw fail(e);
     }
+  }
+
+  /**
+   * After this node's ranks failed with {@code local}: when that is only the effect of another node's
+   * failure, waits (a bounded time) for that node's own error and returns it, else {@code local}.
+   */
+  RuntimeException explain(CompletableFuture<Void> others, RuntimeException local) {
+    broken = local.getMessage();
+    if (!peerLost(local)) {
+      return local;
+    }
+    try {
+      CompletableFuture.anyOf(others, abandoned).get(EXPLAIN_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      // answered with a failure (looked at below), given up, or still silent
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    Throwable other = others.isCompletedExceptionally() ? others.handle((v, e) -> e).join() : null;
+    if (other instanceof java.util.concurrent.CompletionException && other.getCause() != null) {
+      other = other.getCause();
+    }
+    return other instanceof NodeFailed f ? f : local;
+  }
+
+  private RuntimeException fail(Throwable cause) {
+    broken = String.valueOf(cause.getMessage());
+    return cause instanceof RuntimeException re ? re : new PeerLost(cause.getMessage());
   }
 
   /** Whether a node failed a task or the group was given up: the group must be formed again. */
@@ -99,7 +167,7 @@ final class RemoteRanks {
 
   /** Gives the group up (a node was lost): a task waiting for the other nodes fails at once. Any thread. */
   void abandon(String why) {
-    abandoned.completeExceptionally(new IllegalStateException(why));
+    abandoned.completeExceptionally(new PeerLost(why));
   }
 
   /** Runs {@code action} once when the group is given up. */

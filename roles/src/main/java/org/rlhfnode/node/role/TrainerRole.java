@@ -117,12 +117,15 @@ public final class TrainerRole extends AbstractBehavior<TrainerCommand> {
 
   private record GroupFailed(Throwable error) implements TrainerCommand.Local {}
 
-  /** The role's thread: runs {@code work}; a failure that broke a group over several nodes becomes {@link GroupLost}. */
+  /**
+   * The role's thread: runs {@code work}; a failure of a group over several nodes that only follows
+   * from a node going away becomes {@link GroupLost} (a node's own error stays the run's error).
+   */
   private <T> T guarded(java.util.function.Supplier<T> work) {
     try {
       return work.get();
     } catch (RuntimeException e) {
-      if (learner.spansNodes() && (current == null || current.broken())) {
+      if (learner.spansNodes() && RemoteRanks.peerLost(e)) {
         throw new GroupLost(e);
       }
       throw e;
