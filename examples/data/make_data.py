@@ -71,5 +71,22 @@ def write_ppo(cats):
             f.write(json.dumps({"input": PHRASINGS[2].format(c)}) + "\n")
 
 
+def write_math():
+    """Verifiable-reward example: single-digit sums with the answer as the label (label_key "answer").
+    The SFT answers are right only half of the time, so the SFT policy guesses; PPO with the
+    exact_match rule reward (or the same rule behind --remote_rm_url) learns to add."""
+    rng = random.Random(2468)
+    pairs = [(a, b) for a in range(5) for b in range(5)]
+    with open("math_sft.jsonl", "w") as f:
+        for _ in range(600):
+            a, b = rng.choice(pairs)
+            answer = a + b if rng.random() < 0.5 else rng.choice([x for x in range(9) if x != a + b])
+            f.write(json.dumps({"input": f"What is {a}+{b}?", "output": f"The answer is {answer}."}) + "\n")
+    with open("math_prompts.jsonl", "w") as f:
+        for a, b in pairs:
+            f.write(json.dumps({"input": f"What is {a}+{b}?", "answer": str(a + b)}) + "\n")
+
+
 if __name__ == "__main__":
     main()
+    write_math()

@@ -13,7 +13,7 @@ import org.apache.pekko.actor.typed.ActorRef;
  * i64 lineage, i32 iteration, string kind, i32 part):
  * <ul>
  *   <li>GeneratedSequences: id requestId, i64 policyVersion, i32 samplesPerPrompt, tensors</li>
- *   <li>ScoreRequest: id requestId, i64 policyVersion, ref replyTo, tensors</li>
+ *   <li>ScoreRequest: id requestId, i64 policyVersion, ref replyTo, tensors, i32 count + string × count labels</li>
  *   <li>ScoredExperience: id requestId, i64 policyVersion, string scorer (a Role name), tensors</li>
  *   <li>ExperienceBatch: id batchId, i64 iteration, i64 policyVersion, tensors</li>
  *   <li>WeightChunk: i64 version, i32 index, i32 total, i64 offset, i64 totalBytes, u32 checksum,
@@ -77,14 +77,24 @@ final class TensorCodecs {
   }
 
   private static void writeScoreRequest(ScoreRequest m, WireWriter w) {
-    w.requestId(m.requestId()).i64(m.policyVersion()).ref(m.replyTo()).tensors(m.tensors());
+    w.requestId(m.requestId()).i64(m.policyVersion()).ref(m.replyTo()).tensors(m.tensors()).i32(m.labels().size());
+    m.labels().forEach(w::string);
   }
 
   private static ScoreRequest readScoreRequest(WireReader r) {
     RequestId requestId = r.requestId("requestId");
     long policyVersion = r.i64("policyVersion");
     ActorRef<ScoreReply> replyTo = r.ref("replyTo");
-    return new ScoreRequest(requestId, policyVersion, r.tensors("tensors"), replyTo);
+    TensorMap tensors = r.tensors("tensors");
+    int count = r.i32("labels");
+    if (count < 0) {
+      throw new IllegalArgumentException("ScoreRequest: negative label count " + count);
+    }
+    java.util.List<String> labels = new java.util.ArrayList<>(Math.min(count, 1 << 16));
+    for (int i = 0; i < count; i++) {
+      labels.add(r.string("labels[" + i + "]"));
+    }
+    return new ScoreRequest(requestId, policyVersion, tensors, labels, replyTo);
   }
 
   private static void writeScored(ScoredExperience m, WireWriter w) {

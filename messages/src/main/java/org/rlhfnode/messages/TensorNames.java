@@ -23,6 +23,13 @@ public final class TensorNames {
   public static final String VALUES = "values";
   /** [B] F32: scalar sequence score s_i from a reward model or function. */
   public static final String SCORES = "scores";
+  /**
+   * [B] F32: the combined score dynamic filtering reads (a remote endpoint's {@code scores} in place of its
+   * {@code rewards}); present only when it differs from {@link #SCORES}.
+   */
+  public static final String FILTER_SCORES = "filter_scores";
+  /** Prefix of [B] F32 per-sample values a remote reward endpoint sent in {@code extra_logs} (NaN: not sent). */
+  public static final String EXTRA_LOG_PREFIX = "extra_logs/";
   /** [B, L−1] F32: per-token shaped rewards r[t] (algorithms.md §7.3). */
   public static final String REWARDS = "rewards";
   /** [B, L−1] F32: advantages A_t after the configured estimator and whitening. */

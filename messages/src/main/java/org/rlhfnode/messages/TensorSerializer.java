@@ -23,7 +23,7 @@ public final class TensorSerializer extends SerializerWithStringManifest impleme
   /** The serializer id; fixed forever, as it is written into every envelope. */
   public static final int IDENTIFIER = 741_001;
   /** Version of the binary layout written first in every payload. */
-  public static final int FORMAT_VERSION = 1;
+  public static final int FORMAT_VERSION = 2;
 
   private static final long MAX_ARRAY_BYTES = Integer.MAX_VALUE - 8L;
 

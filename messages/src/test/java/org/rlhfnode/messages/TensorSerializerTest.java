@@ -121,7 +121,7 @@ class TensorSerializerTest {
     bytes[0] = 9;
     NotSerializableException e = assertThrows(NotSerializableException.class,
         () -> serializer().fromBinary(bytes, "ExperienceBatch"));
-    assertEquals("ExperienceBatch: format version 9, this build reads 1", e.getMessage());
+    assertEquals("ExperienceBatch: format version 9, this build reads 2", e.getMessage());
   }
 
   @Test

@@ -41,6 +41,7 @@ import org.rlhfnode.messages.Role;
 import org.rlhfnode.messages.RoleKeys;
 import org.rlhfnode.messages.RolloutCommand;
 import org.rlhfnode.messages.TrainerCommand;
+import org.rlhfnode.node.metrics.NodeMetrics;
 import org.rlhfnode.node.ppo.PpoSettings;
 import org.rlhfnode.node.ppo.RunPlan;
 import org.rlhfnode.node.role.Learner;
@@ -62,7 +63,8 @@ import org.rlhfnode.runtime.tensor.CpuThreads;
  * before it joins. The supervisor's node ends the run: when the loop finishes it asks every member to
  * leave, and each node's process exits when its actor system has terminated. A node without the
  * supervisor waits at most {@code recovery_timeout_s} for one ({@link SupervisorWatch}). On TERM the
- * supervisor's node checkpoints before it exits, and a node with a stateful role stays until then.
+ * supervisor's node checkpoints before it exits, and a node with a stateful role stays until then. With
+ * {@code --metrics_port} the node serves its live state for Prometheus on its host ({@link NodeMetrics}).
  */
 public final class PpoNode {
   private static final Duration LEAVE_GRACE = Duration.ofSeconds(30);
@@ -79,6 +81,7 @@ public final class PpoNode {
   public static int run(List<String> roles, NodeAddress self, List<NodeAddress> seeds, TrainSettings ts) {
     List<Role> mine = parseRoles(roles);
     PpoSettings settings = PpoSettings.from(ts);
+    Integer metricsPort = NodeMetrics.port(ts.optString("ppo.metrics_port"));
     NodeChecks.check(mine, settings);
     CpuThreads.configure(settings.models().threads());
     torch.manual_seed(settings.run().seed());
@@ -98,6 +101,7 @@ public final class PpoNode {
     AtomicReference<String> gaveUp = new AtomicReference<>();
     ActorSystem<Void> system = ActorSystem.create(guardian(mine, settings, plan, outcome, askedToLeave, gaveUp),
         NodeConfig.SYSTEM_NAME, config);
+    serveMetrics(system, mine, self.host(), metricsPort);
     NodeConfig.joinSeeds(system, seeds);
     if (!supervisor) {
       system.getWhenTerminated().toCompletableFuture().join();
@@ -115,6 +119,20 @@ public final class PpoNode {
     }
     leaveCluster(system);
     return result.exitCode();
+  }
+
+  /** Publishes the node's roles; with {@code port} (--metrics_port) serves them for Prometheus on {@code host}. */
+  private static void serveMetrics(ActorSystem<Void> system, List<Role> roles, String host, Integer port) {
+    NodeMetrics metrics = NodeMetrics.get(system);
+    metrics.roles(roles);
+    if (port != null) {
+      try {
+        metrics.serve(system, host, port);
+      } catch (RuntimeException e) {
+        system.terminate();
+        throw e;
+      }
+    }
   }
 
   static List<Role> parseRoles(List<String> roles) {

@@ -15,12 +15,14 @@ import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.node.sync.WeightSyncSettings;
 import org.rlhfnode.runtime.algo.RejectionSampler;
 import org.rlhfnode.runtime.algo.ppo.AdvantageEstimator;
+import org.rlhfnode.runtime.algo.ppo.DynamicFilter;
 import org.rlhfnode.runtime.algo.ppo.ExperienceMaker;
 import org.rlhfnode.runtime.algo.ppo.KlController;
 import org.rlhfnode.runtime.algo.ppo.KlEstimator;
 import org.rlhfnode.runtime.algo.ppo.MismatchCorrection;
 import org.rlhfnode.runtime.algo.ppo.PolicyLoss;
 import org.rlhfnode.runtime.algo.ppo.PpoUpdater;
+import org.rlhfnode.runtime.algo.ppo.RemoteReward;
 import org.rlhfnode.runtime.algo.ppo.RewardShaping;
 import org.rlhfnode.runtime.algo.ppo.ValueLoss;
 import org.rlhfnode.runtime.data.DataOptions;
@@ -70,12 +72,13 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
   /**
    * The models of the run.
    *
-   * @param rewardWeights one weight per reward source (reward models first), or null
+   * @param rewardWeights one weight per reward source (reward models, functions, remote endpoints), or null
    * @param normalizeReward apply each reward model's stored mean/std
+   * @param remoteReward the HTTP reward endpoints [remote_rm_url], or null
    */
   public record Models(Path pretrain, Path refPretrain, List<Path> rewardPretrain, Path criticPretrain,
       List<String> rewardFunctions, RejectionSampler.Combine rewardCombine, double[] rewardWeights,
-      boolean normalizeReward, ScalarType dtype, int threads) {}
+      boolean normalizeReward, ScalarType dtype, int threads, RemoteReward.Options remoteReward) {}
 
   /**
    * The prompts.
@@ -86,9 +89,10 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
    * @param maxLen prompt tokens kept (the last ones)
    * @param perIteration P [rollout_batch_size]
    * @param evalMaxSamples at most this many eval prompts [eval_max_samples]
+   * @param dynamicFilter DAPO's dynamic sampling [dynamic_filtering, dynamic_filtering_reward_range], or null
    */
   public record Prompts(DataOptions train, DataOptions eval, int maxLen, int perIteration, int numEpisodes,
-      int maxIterations, int evalMaxSamples) {}
+      int maxIterations, int evalMaxSamples, DynamicFilter dynamicFilter) {}
 
   /** β: {@code init_kl_coef}, adaptive when {@code target} (KL*) is set, with horizon H. */
   public record Kl(double initCoef, Double target, double horizon) {}
@@ -98,9 +102,10 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
    *
    * @param maxStaleness how many versions a batch may lag the trainer (0 = synchronous)
    * @param roleTimeout how long a request to a role may go unanswered
+   * @param tensorBoard where the supervisor also writes the rows as TensorBoard events [use_tensorboard], or null
    */
   public record Run(Path savePath, int saveSteps, int evalSteps, long seed, boolean saveBf16, int maxStaleness,
-      int freezingActorSteps, Duration roleTimeout) {}
+      int freezingActorSteps, Duration roleTimeout, Path tensorBoard) {}
 
   /**
    * Checkpoints and recovery (OpenRLHF's names in brackets).
@@ -134,7 +139,8 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
       "ppo.stop_timeout_s", "train.save_path", "train.ckpt_path", "train.load_checkpoint", "train.max_ckpt_num",
       "train.save_steps", "train.eval_steps", "train.logging_steps", "train.save_dtype", "train.save_hf_ckpt",
       "rollout.output", "data.dataset", "data.eval_dataset", "train.ranks", "train.zero_stage",
-      "train.gradient_checkpointing", "train.adam_offload");
+      "train.gradient_checkpointing", "train.adam_offload", "ppo.remote_rm_url", "ppo.remote_rm_timeout_s",
+      "ppo.remote_rm_attempts", "ppo.remote_rm_backoff_ms", "train.use_tensorboard", "ppo.metrics_port");
   private static final List<String> MATHS_SECTIONS = List.of("model", "data", "train", "rollout", "ppo", "algo");
 
   /** Reads and checks the settings. */
@@ -147,8 +153,10 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
     Path ref = s.optString("model.ref_pretrain") == null ? null : located(s.optString("model.ref_pretrain"));
     List<Path> rms = s.list("model.reward_pretrain").stream().map(PpoSettings::located).toList();
     List<String> functions = s.list("ppo.reward_functions");
-    if (rms.isEmpty() && functions.isEmpty()) {
-      throw new IllegalArgumentException("--reward_pretrain or --reward_functions is required (the reward source)");
+    RemoteReward.Options remote = ObjectiveSettings.remote(s, seconds(s, "ppo.role_timeout_s"));
+    if (rms.isEmpty() && functions.isEmpty() && remote == null) {
+      throw new IllegalArgumentException("--reward_pretrain, --reward_functions or --remote_rm_url is required "
+          + "(the reward source)");
     }
     AdvantageEstimator estimator = AdvantageEstimator.fromName(s.string("ppo.advantage_estimator"));
     Path critic = s.optString("ppo.critic_pretrain") == null ? null : located(s.optString("ppo.critic_pretrain"));
@@ -164,8 +172,8 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
     if (clipRange.size() != 2) {
       throw new IllegalArgumentException("--reward_clip_range needs two values, got " + clipRange);
     }
-    RewardShaping.Options shaping = new RewardShaping.Options(0, 0, 1.0, 1.0, Double.parseDouble(clipRange.get(0)),
-        Double.parseDouble(clipRange.get(1)));
+    RewardShaping.Options shaping = ObjectiveSettings.shaping(s, s.integer("rollout.generate_max_len"),
+        Double.parseDouble(clipRange.get(0)), Double.parseDouble(clipRange.get(1)));
     KlEstimator kl = KlEstimator.fromName(s.string("ppo.kl_estimator"));
     boolean klLoss = s.bool("ppo.use_kl_loss");
     double temperature = s.number("rollout.temperature");
@@ -187,14 +195,14 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
         RejectionSampler.Combine.valueOf(s.string("rollout.reward_combine").toUpperCase(Locale.ROOT)),
         w.isEmpty() ? null : w.stream().mapToDouble(Double::parseDouble).toArray(),
         s.bool("algo.normalize_reward"), s.bool("train.bf16") ? ScalarType.BFloat16 : ScalarType.Float,
-        s.integer("model.threads"));
+        s.integer("model.threads"), remote);
     Prompts prompts = new Prompts(PromptSources.train(s), PromptSources.eval(s), positive(s, "ppo.prompt_max_len"),
         positive(s, "ppo.rollout_batch_size"), positive(s, "ppo.num_episodes"), s.integer("ppo.max_iterations"),
-        positive(s, "ppo.eval_max_samples"));
+        positive(s, "ppo.eval_max_samples"), ObjectiveSettings.dynamicFilter(s, n));
     Path savePath = s.path("train.save_path");
     Run run = new Run(savePath, s.integer("train.save_steps"), s.integer("train.eval_steps"), s.longValue("train.seed"),
         s.string("train.save_dtype").startsWith("b"), maxStaleness, s.integer("ppo.freezing_actor_steps"),
-        seconds(s, "ppo.role_timeout_s"));
+        seconds(s, "ppo.role_timeout_s"), s.optPath("train.use_tensorboard"));
     return new PpoSettings(models, prompts, exp, update, adam,
         new Kl(initKl, kt == null ? null : Double.parseDouble(kt), s.number("ppo.kl_horizon")), run, devices(s),
         resilience(s, savePath), s.asConfig().withOnlyPath("rlhf.weight_sync"), ScaleSettings.from(s));
@@ -273,15 +281,12 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
 
   private static PpoUpdater.Options updateOptions(TrainSettings s, int maxStaleness, double klLossCoef,
       KlEstimator kl, double temperature) {
-    double eps = s.number("ppo.eps_clip");
-    String hi = s.optString("ppo.eps_clip_high");
     String dual = s.optString("ppo.dual_clip");
     String mismatchName = s.string("ppo.mismatch_correction");
     MismatchCorrection mismatch = mismatchName.equals("auto")
         ? (maxStaleness > 0 ? MismatchCorrection.TIS : MismatchCorrection.NONE)
         : MismatchCorrection.fromName(mismatchName);
-    PolicyLoss.Options policy = PolicyLoss.Options.DEFAULTS.withClip(eps, hi == null ? eps : Double.parseDouble(hi))
-        .withDualClip(dual == null ? 0 : Double.parseDouble(dual))
+    PolicyLoss.Options policy = ObjectiveSettings.policy(s, mismatch).withDualClip(dual == null ? 0 : Double.parseDouble(dual))
         .withMismatch(mismatch, s.number("ppo.mismatch_low"), s.number("ppo.mismatch_high"));
     double vc = s.number("ppo.value_clip");
     String entropy = s.optString("ppo.entropy_loss_coef");

@@ -13,7 +13,8 @@ import org.rlhfnode.runtime.data.DataOptions;
  * trainers' data) and capped at {@code max_samples} again. Eval prompts: {@code eval_prompt_data} at split
  * {@code eval_split} (default {@code train}, as OpenRLHF), at most {@code eval_max_samples}; without it,
  * an {@code eval_split} that is a fraction holds that share of the training prompts out, one that is a
- * name reads that split of {@code prompt_data}. Errors name the flag.
+ * name reads that split of {@code prompt_data}. Each prompt keeps its record's {@code label_key} value (""
+ * when absent), which the reward sources receive with its samples. Errors name the flag.
  */
 final class PromptSources {
   private PromptSources() {}
@@ -55,7 +56,7 @@ final class PromptSources {
   private static DataOptions.Builder common(TrainSettings s, List<String> sources) {
     DataOptions.Builder b = DataOptions.builder().dataset(String.join(",", sources))
         .inputKey(s.optString("data.input_key")).applyChatTemplate(s.bool("data.apply_chat_template"))
-        .seed(s.longValue("train.seed"));
+        .labelKey(s.string("data.label_key")).seed(s.longValue("train.seed"));
     if (s.optString("data.input_template") != null) {
       b.inputTemplate(s.optString("data.input_template").replace("\\n", "\n"));
     }

@@ -2,6 +2,7 @@ package org.rlhfnode.node.ppo;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 import org.rlhfnode.runtime.data.BatchIterator;
 import org.rlhfnode.runtime.data.MixedDataset;
@@ -15,13 +16,48 @@ import org.rlhfnode.runtime.tokenizer.HfTokenizer;
  * run with the same settings, so a resumed run continues the same order) reshuffled (seeded) each of
  * {@code num_episodes} passes, an incomplete last batch dropped; prompts longer than
  * {@code prompt_max_len} tokens keep their last tokens (the generation cue). Plus the held-out prompts
- * of the evaluations.
+ * of the evaluations. Every prompt keeps its label ({@code label_key}), so a resumed run, which derives
+ * its prompts from the data again, sends the same labels. With dynamic filtering an iteration's
+ * filtered groups are replaced by prompts from {@link #replacementsFor}: the prompts not in that
+ * iteration, in a seeded order of their own, so the data cursor and the iteration count stay as
+ * without filtering.
  *
  * @param prompts token ids of the training prompts
+ * @param labels each training prompt's label, "" when its record has none
  * @param evalPrompts token ids of the held-out prompts (empty without {@code eval_prompt_data} or {@code eval_split})
+ * @param evalLabels each held-out prompt's label
  */
-public record RunPlan(List<long[]> prompts, List<long[]> evalPrompts, int promptsPerIteration, int iterations,
-    long seed) {
+public record RunPlan(List<long[]> prompts, List<String> labels, List<long[]> evalPrompts, List<String> evalLabels,
+    int promptsPerIteration, int iterations, long seed) {
+  /** Salt of the replacement order, so that it is not the order of any episode. */
+  private static final long REPLACEMENT_SALT = 0x5EEDFA11L;
+
+  /**
+   * Prompts with their labels, in order.
+   *
+   * @param ids token ids of each prompt
+   * @param labels each prompt's label
+   */
+  public record PromptSet(List<long[]> ids, List<String> labels) {
+    public PromptSet {
+      ids = List.copyOf(ids);
+      labels = List.copyOf(labels);
+      if (ids.size() != labels.size()) {
+        throw new IllegalArgumentException(ids.size() + " prompts, " + labels.size() + " labels");
+      }
+    }
+
+    public int size() {
+      return ids.size();
+    }
+  }
+
+  public RunPlan {
+    if (prompts.size() != labels.size() || evalPrompts.size() != evalLabels.size()) {
+      throw new IllegalArgumentException("one label per prompt: " + prompts.size() + " prompts, " + labels.size()
+          + " labels; " + evalPrompts.size() + " eval prompts, " + evalLabels.size() + " labels");
+    }
+  }
 
   /** Reads and tokenizes the prompt sets. */
   public static RunPlan load(PpoSettings s) {
@@ -31,8 +67,8 @@ public record RunPlan(List<long[]> prompts, List<long[]> evalPrompts, int prompt
       List<long[]> prompts = ids(train.train(), s.prompts().maxLen());
       List<PromptExample> held = s.prompts().eval() == null ? train.eval()
           : MixedDataset.prompts(s.prompts().eval(), view).train();
-      List<long[]> eval = ids(held.subList(0, Math.min(held.size(), s.prompts().evalMaxSamples())),
-          s.prompts().maxLen());
+      held = held.subList(0, Math.min(held.size(), s.prompts().evalMaxSamples()));
+      List<long[]> eval = ids(held, s.prompts().maxLen());
       int perEpisode = prompts.size() / s.prompts().perIteration();
       if (perEpisode == 0) {
         throw new IllegalArgumentException("--prompt_data has " + prompts.size()
@@ -40,7 +76,8 @@ public record RunPlan(List<long[]> prompts, List<long[]> evalPrompts, int prompt
       }
       long total = (long) perEpisode * s.prompts().numEpisodes();
       int iterations = (int) (s.prompts().maxIterations() > 0 ? Math.min(total, s.prompts().maxIterations()) : total);
-      return new RunPlan(prompts, eval, s.prompts().perIteration(), iterations, s.run().seed());
+      return new RunPlan(prompts, labels(train.train()), eval, labels(held), s.prompts().perIteration(), iterations,
+          s.run().seed());
     }
   }
 
@@ -51,6 +88,10 @@ public record RunPlan(List<long[]> prompts, List<long[]> evalPrompts, int prompt
       out.add(ids.length > maxLen ? Arrays.copyOfRange(ids, ids.length - maxLen, ids.length) : ids);
     }
     return out;
+  }
+
+  private static List<String> labels(List<PromptExample> examples) {
+    return examples.stream().map(PromptExample::label).toList();
   }
 
   /** Data cursor: the pass over the prompts that iteration {@code it} (0-based) is in. */
@@ -65,14 +106,52 @@ public record RunPlan(List<long[]> prompts, List<long[]> evalPrompts, int prompt
 
   /** The prompts of iteration {@code it} (0-based). */
   public List<long[]> promptsFor(int it) {
+    return batchFor(it).ids();
+  }
+
+  /** The prompts of iteration {@code it} (0-based) with their labels. */
+  public PromptSet batchFor(int it) {
+    return select(indicesFor(it));
+  }
+
+  /** The held-out prompts with their labels. */
+  public PromptSet evalSet() {
+    return new PromptSet(evalPrompts, evalLabels);
+  }
+
+  /** How many replacement prompts an iteration has: every prompt not in its batch. */
+  public int replacementCount() {
+    return prompts.size() - promptsPerIteration;
+  }
+
+  /**
+   * Replacement prompts [from, from + count) of iteration {@code it} for dynamic filtering (fewer at the
+   * end): the prompts not in the iteration's batch, in a seeded order that depends on the iteration alone.
+   */
+  public PromptSet replacementsFor(int it, int from, int count) {
+    BitSet taken = new BitSet(prompts.size());
+    for (int i : indicesFor(it)) {
+      taken.set(i);
+    }
+    int[] order = BatchIterator.permutation(prompts.size(), seed ^ REPLACEMENT_SALT, it);
+    return select(Arrays.stream(order).filter(i -> !taken.get(i)).skip(from).limit(count).toArray());
+  }
+
+  private int[] indicesFor(int it) {
     int perEpisode = prompts.size() / promptsPerIteration;
     int episode = it / perEpisode;
     int[] order = BatchIterator.permutation(prompts.size(), seed, episode);
     int start = (it % perEpisode) * promptsPerIteration;
-    List<long[]> out = new ArrayList<>(promptsPerIteration);
-    for (int i = start; i < start + promptsPerIteration; i++) {
-      out.add(prompts.get(order[i]).clone());
+    return Arrays.copyOfRange(order, start, start + promptsPerIteration);
+  }
+
+  private PromptSet select(int[] indices) {
+    List<long[]> ids = new ArrayList<>(indices.length);
+    List<String> l = new ArrayList<>(indices.length);
+    for (int i : indices) {
+      ids.add(prompts.get(i).clone());
+      l.add(labels.get(i));
     }
-    return out;
+    return new PromptSet(ids, l);
   }
 }

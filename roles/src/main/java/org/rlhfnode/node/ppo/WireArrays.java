@@ -52,6 +52,11 @@ public final class WireArrays {
     return TensorMap.of(name, floats(values));
   }
 
+  /** One value per sequence as a [B] F32 tensor. */
+  public static WireTensor sequenceValues(double[] values) {
+    return floats(values);
+  }
+
   private static WireTensor floats(double[] values) {
     float[] f = new float[values.length];
     for (int i = 0; i < f.length; i++) {

@@ -41,7 +41,7 @@ public final class Reference implements ScoringRole.Scoring {
   }
 
   @Override
-  public TensorMap score(RolloutRows rows) {
+  public TensorMap score(RolloutRows rows, java.util.List<String> labels) {
     model.checkTokenIds(rows.ids(), "sequence");
     float[] lp = ScoringPass.logProbs(model, rows, temperature, microBatch); // [B, T] lp_ref
     return WireArrays.perToken(TensorNames.REF_LOG_PROBS, rows, lp);

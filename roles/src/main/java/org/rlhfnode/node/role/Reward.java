@@ -2,7 +2,9 @@ package org.rlhfnode.node.role;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import org.apache.pekko.actor.typed.Behavior;
 import org.rlhfnode.messages.Role;
 import org.rlhfnode.messages.ScorerCommand;
@@ -12,6 +14,7 @@ import org.rlhfnode.node.ppo.PpoSettings;
 import org.rlhfnode.node.ppo.WireArrays;
 import org.rlhfnode.runtime.algo.RejectionSampler;
 import org.rlhfnode.runtime.algo.RewardScorer;
+import org.rlhfnode.runtime.algo.ppo.RemoteReward;
 import org.rlhfnode.runtime.algo.ppo.RewardFunction;
 import org.rlhfnode.runtime.algo.ppo.RolloutRows;
 import org.rlhfnode.runtime.model.CausalLm;
@@ -20,29 +23,44 @@ import org.rlhfnode.runtime.model.TensorParallel;
 import org.rlhfnode.runtime.tokenizer.HfTokenizer;
 
 /**
- * The reward role: the sequence score s_i of every sample (algorithms.md §7.1) from one or more reward
- * models (score head at the last token, normalised with the RM's stored mean/std when
- * {@code normalize_reward}) and rule-based {@link RewardFunction}s on the decoded text, combined by
- * {@code reward_combine}: the sum, the mean, or the weighted sum with {@code reward_weights} (one weight
- * per source, reward models first).
+ * The reward role: the sequence score s_i of every sample (algorithms.md §7.1) from its sources, in this
+ * order: reward models (score head at the last token, normalised with the RM's stored mean/std when
+ * {@code normalize_reward}), rule-based {@link RewardFunction}s on the decoded text and the prompt's label,
+ * and the HTTP endpoints of {@code remote_rm_url} ({@link RemoteReward}: all endpoints together are one
+ * source, each batch split over them). The sources are combined by {@code reward_combine}: the sum, the
+ * mean, or the weighted sum Σ_k w_k s_i^(k) with {@code reward_weights} (one weight per source, in that
+ * order). The same combination of each source's score for dynamic filtering (a remote endpoint's
+ * {@code scores}, else its rewards) is sent as {@code filter_scores} when it differs, and the endpoint's
+ * {@code extra_logs} as per-sample tensors. Everything runs on the role's own thread; the remote call
+ * waits there, never on an actor's.
  */
 public final class Reward implements ScoringRole.Scoring {
   private final List<CausalLm> models;
   private final List<RewardScorer> scorers;
   private final List<RewardFunction> functions;
+  private final RemoteReward remote;
+  private final boolean remoteSource;
   private final HfTokenizer tokenizer;
   private final RejectionSampler.Combine combine;
   private final double[] weights;
 
-  Reward(List<CausalLm> models, List<RewardScorer> scorers, List<RewardFunction> functions, HfTokenizer tokenizer,
-      RejectionSampler.Combine combine, double[] weights) {
-    int sources = scorers.size() + functions.size();
+  /**
+   * @param remote the endpoints this instance calls, or null
+   * @param remoteSource whether the run has a remote source; true with a null {@code remote} on a
+   *     tensor-parallel rank other than 0, whose answer is not used (so the endpoints are called once)
+   */
+  Reward(List<CausalLm> models, List<RewardScorer> scorers, List<RewardFunction> functions, RemoteReward remote,
+      boolean remoteSource, HfTokenizer tokenizer, RejectionSampler.Combine combine, double[] weights) {
+    int sources = scorers.size() + functions.size() + (remoteSource ? 1 : 0);
     if (combine == RejectionSampler.Combine.WEIGHTED && (weights == null || weights.length != sources)) {
-      throw new IllegalArgumentException("--reward_weights needs one weight per reward source (" + sources + ")");
+      throw new IllegalArgumentException("--reward_weights needs one weight per reward source (" + sources
+          + ": reward models, then reward functions, then remote_rm_url)");
     }
     this.models = models;
     this.scorers = scorers;
     this.functions = functions;
+    this.remote = remote;
+    this.remoteSource = remoteSource;
     this.tokenizer = tokenizer;
     this.combine = combine;
     this.weights = weights;
@@ -62,6 +80,8 @@ public final class Reward implements ScoringRole.Scoring {
   /** Loads the reward models whole ({@code tp} null) or as rank {@code tp.rank()}'s slices. */
   static Reward load(PpoSettings s, TensorParallel tp) {
     List<RewardFunction> functions = s.models().rewardFunctions().stream().map(RewardFunction::load).toList();
+    RemoteReward.Options remoteOptions = s.models().remoteReward();
+    boolean callsRemote = remoteOptions != null && (tp == null || tp.rank() == 0);
     List<CausalLm> models = new ArrayList<>();
     List<RewardScorer> scorers = new ArrayList<>();
     try {
@@ -71,8 +91,9 @@ public final class Reward implements ScoringRole.Scoring {
         int micro = s.experience().microRolloutBatchSize();
         scorers.add(s.models().normalizeReward() ? RewardScorer.forModelDir(rm, dir, micro) : new RewardScorer(rm, micro));
       }
-      HfTokenizer tokenizer = functions.isEmpty() ? null : HfTokenizer.load(s.models().pretrain());
-      return new Reward(models, scorers, functions, tokenizer, s.models().rewardCombine(), s.models().rewardWeights());
+      HfTokenizer tokenizer = functions.isEmpty() && !callsRemote ? null : HfTokenizer.load(s.models().pretrain());
+      return new Reward(models, scorers, functions, callsRemote ? new RemoteReward(remoteOptions) : null,
+          remoteOptions != null, tokenizer, s.models().rewardCombine(), s.models().rewardWeights());
     } catch (RuntimeException e) {
       models.forEach(CausalLm::close);
       throw e;
@@ -80,24 +101,56 @@ public final class Reward implements ScoringRole.Scoring {
   }
 
   @Override
-  public TensorMap score(RolloutRows rows) {
+  public TensorMap score(RolloutRows rows, List<String> labels) {
     int b = rows.batch();
-    List<double[]> perSource = new ArrayList<>();
+    List<String> label = labels.isEmpty() ? Collections.nCopies(b, "") : labels;
+    List<double[]> rewards = new ArrayList<>();
+    List<double[]> filterScores = new ArrayList<>();
     List<long[]> sequences = new ArrayList<>(b);
     for (int i = 0; i < b; i++) {
       sequences.add(rows.sequence(i));
     }
     for (RewardScorer scorer : scorers) {
-      perSource.add(scorer.score(sequences));
+      rewards.add(scorer.score(sequences));
     }
     for (RewardFunction f : functions) {
       double[] out = new double[b];
       for (int i = 0; i < b; i++) {
-        out[i] = f.score(tokenizer.decode(rows.prompt(i), false), tokenizer.decode(rows.response(i), true));
+        out[i] = f.score(tokenizer.decode(rows.prompt(i), false), tokenizer.decode(rows.response(i), true),
+            label.get(i));
       }
-      perSource.add(out);
+      rewards.add(out);
     }
-    return WireArrays.perSequence(TensorNames.SCORES, combine(perSource, b));
+    filterScores.addAll(rewards);
+    Map<String, double[]> extraLogs = Map.of();
+    if (remoteSource) {
+      RemoteReward.Result r = remote == null ? new RemoteReward.Result(new double[b], new double[b], Map.of())
+          : remote(rows, sequences, label);
+      rewards.add(r.rewards());
+      filterScores.add(r.scores());
+      extraLogs = r.extraLogs();
+    }
+    double[] total = combine(rewards, b);
+    TensorMap out = WireArrays.perSequence(TensorNames.SCORES, total);
+    double[] filter = combine(filterScores, b);
+    if (!java.util.Arrays.equals(filter, total)) {
+      out = out.with(TensorNames.FILTER_SCORES, WireArrays.sequenceValues(filter));
+    }
+    for (Map.Entry<String, double[]> e : extraLogs.entrySet()) {
+      out = out.with(TensorNames.EXTRA_LOG_PREFIX + e.getKey(), WireArrays.sequenceValues(e.getValue()));
+    }
+    return out;
+  }
+
+  /** OpenRLHF's request: full texts and prompt texts with special tokens kept, as its experience maker decodes. */
+  private RemoteReward.Result remote(RolloutRows rows, List<long[]> sequences, List<String> labels) {
+    List<String> queries = new ArrayList<>(sequences.size());
+    List<String> prompts = new ArrayList<>(sequences.size());
+    for (int i = 0; i < sequences.size(); i++) {
+      queries.add(tokenizer.decode(sequences.get(i), false));
+      prompts.add(tokenizer.decode(rows.prompt(i), false));
+    }
+    return remote.score(queries, prompts, labels);
   }
 
   private double[] combine(List<double[]> perSource, int b) {

@@ -31,6 +31,7 @@ import org.rlhfnode.messages.WeightVersionInstalled;
 import org.rlhfnode.messages.WireMessage;
 import org.rlhfnode.node.actor.RoleErrors;
 import org.rlhfnode.node.actor.RoleExecutor;
+import org.rlhfnode.node.metrics.NodeMetrics;
 import org.rlhfnode.node.sync.WeightReceiver;
 import org.rlhfnode.node.sync.WeightSyncSettings;
 import org.rlhfnode.runtime.generate.GenerationRequest;
@@ -157,6 +158,8 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   /** Config of the last model loaded, for building payloads; the executor's thread writes it. */
   private volatile ModelConfig lastConfig;
   private int generating;
+  private final NodeMetrics metrics;
+  private final String engine; // this worker's name in the node's metrics
   private String runId = "";
 
   /** A worker with no weights and weight-sync defaults from {@code reference.conf}. */
@@ -182,6 +185,8 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     this.receiver = context.spawn(WeightReceiver.create(receiverId, sync.glooTimeout(), deliveries), RECEIVER_NAME);
     context.getSystem().receptionist().tell(Receptionist.register(WeightReceiver.KEY, receiver));
     this.executor = RoleExecutor.create("rollout-worker-" + context.getSelf().path().name());
+    this.metrics = NodeMetrics.get(context.getSystem());
+    this.engine = context.getSelf().path().name();
     this.gang = settings.tensorParallel() == 1 ? null
         : RankGang.cpu(settings.tensorParallel(), java.time.Duration.ofMinutes(30), "rollout-tp");
     if (gang != null) {
@@ -215,6 +220,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     Installed used = installed;
     used.inFlight++;
     generating++;
+    metrics.rolloutInFlight(engine, generating);
     List<GenerationRequest> requests = RolloutConversions.toRequests(g);
     CompletableFuture<List<GenerationResult>> future =
         CompletableFuture.supplyAsync(() -> used.model.generate(requests), executor);
@@ -226,6 +232,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     RolloutRequest g = done.request();
     done.used().inFlight--;
     generating--;
+    metrics.rolloutInFlight(engine, generating);
     closeIfUnused(done.used());
     if (done.error() != null) {
       RoleErrors.warn(getContext().getLog(), "generation " + g.requestId() + " failed", done.error());
@@ -334,6 +341,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     }
     Installed previous = installed;
     installed = new Installed(done.model(), done.version());
+    metrics.rolloutVersion(engine, done.version());
     if (done.version() == rollbackTo) {
       rollbackTo = NONE;
     }

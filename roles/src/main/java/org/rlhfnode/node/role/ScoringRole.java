@@ -32,8 +32,12 @@ public final class ScoringRole extends AbstractBehavior<ScorerCommand> {
 
   /** What the role computes for a rollout's rows; loaded and run on the role's thread. */
   public interface Scoring extends AutoCloseable {
-    /** Named tensors with the batch first (e.g. {@code ref_log_probs} [B, T] or {@code scores} [B]). */
-    TensorMap score(RolloutRows rows);
+    /**
+     * Named tensors with the batch first (e.g. {@code ref_log_probs} [B, T] or {@code scores} [B]).
+     *
+     * @param labels each row's label ({@link ScoreRequest#labels()}), or empty when the request has none
+     */
+    TensorMap score(RolloutRows rows, java.util.List<String> labels);
 
     @Override
     void close();
@@ -77,7 +81,7 @@ public final class ScoringRole extends AbstractBehavior<ScorerCommand> {
   private Behavior<ScorerCommand> onScore(ScoreRequest request) {
     inFlight++;
     CompletableFuture<TensorMap> result =
-        scoring.thenApplyAsync(s -> s.score(WireArrays.rows(request.tensors())), executor);
+        scoring.thenApplyAsync(s -> s.score(WireArrays.rows(request.tensors()), request.labels()), executor);
     getContext().pipeToSelf(result, (map, error) -> new Scored(request, map, error));
     return this;
   }

@@ -40,8 +40,8 @@ final class TensorParallelScoring implements ScoringRole.Scoring {
   }
 
   @Override
-  public TensorMap score(RolloutRows rows) {
-    return gang.first(c -> ranks.get(c.rank()).score(rows));
+  public TensorMap score(RolloutRows rows, List<String> labels) {
+    return gang.first(c -> ranks.get(c.rank()).score(rows, labels));
   }
 
   @Override

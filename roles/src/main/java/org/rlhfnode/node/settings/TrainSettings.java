@@ -19,7 +19,8 @@ import org.rlhfnode.runtime.hub.HubModels;
  * The settings of one {@code train} run, layered as flags > {@code --config} HOCON file >
  * {@code reference.conf} defaults. A flag is either OpenRLHF's flat name
  * ({@code --micro_train_batch_size 4}) or the dotted path ({@code --train.micro_train_batch_size 4});
- * an unknown key, in a flag or in the file, is an error naming it.
+ * an unknown key, in a flag or in the file, is an error naming it. A list setting takes a comma list
+ * or, as OpenRLHF's two-value flags, several values ({@code --eps_clip_low_high 0.2 0.28}).
  */
 public final class TrainSettings {
   private static final String ROOT = "rlhf";
@@ -61,6 +62,11 @@ public final class TrainSettings {
       if (value == null) {
         boolean bare = i + 1 >= args.size() || args.get(i + 1).startsWith("--");
         value = isBool && bare ? "true" : next(args, ++i, arg);
+        // a list takes every value up to the next flag, as OpenRLHF's nargs: --eps_clip_low_high 0.2 0.28
+        while (typeOf(defaults, path) == ConfigValueType.LIST && i + 1 < args.size()
+            && !args.get(i + 1).startsWith("--")) {
+          value += "," + args.get(++i);
+        }
       }
       overrides.put(path, typed(path, value, defaults));
     }
@@ -95,13 +101,26 @@ public final class TrainSettings {
       return key;
     }
     String path = flatToPath.get(key);
+    if (path == null && isWandb(key)) {
+      throw new IllegalArgumentException(wandbRefusal("--" + name));
+    }
     if (path == null) {
       throw new IllegalArgumentException("unknown option --" + name + " (see --help for the settings)");
     }
     return path;
   }
 
-  private static boolean isSection(Config c, String path) {
+  /** OpenRLHF's Weights &amp; Biases settings: {@code use_wandb} and {@code wandb_*}. */
+  private static boolean isWandb(String key) {
+    return key.equals("use_wandb") || key.startsWith("wandb_");
+  }
+
+  private static String wandbRefusal(String what) {
+    return what + ": Weights & Biases is not supported (it needs network access, which an rlhf-node run does not"
+        + " use); watch the run with --use_tensorboard DIR (TensorBoard event files) and <save_path>/report.html";
+  }
+
+    private static boolean isSection(Config c, String path) {
     return typeOf(c, path) == ConfigValueType.OBJECT;
   }
 
@@ -145,6 +164,9 @@ public final class TrainSettings {
     Config normalised = ConfigFactory.empty();
     for (Map.Entry<String, ConfigValue> e : rooted.entrySet()) {
       String path = defaults.hasPathOrNull(e.getKey()) ? e.getKey() : flatToPath.get(e.getKey());
+      if (path == null && isWandb(e.getKey().substring(e.getKey().lastIndexOf('.') + 1))) {
+        throw new IllegalArgumentException(file + ": " + wandbRefusal("'" + e.getKey() + "'"));
+      }
       if (path == null) {
         throw new IllegalArgumentException(file + ": unknown key '" + e.getKey() + "'");
       }

@@ -11,6 +11,7 @@ import org.rlhfnode.messages.RolloutCommand;
 import org.rlhfnode.messages.SamplingParams;
 import org.rlhfnode.messages.TensorNames;
 import org.rlhfnode.node.ppo.PpoSettings;
+import org.rlhfnode.node.ppo.RunPlan;
 import org.rlhfnode.node.ppo.WireArrays;
 
 /**
@@ -21,20 +22,20 @@ import org.rlhfnode.node.ppo.WireArrays;
  * the evaluations due before it, so their rows are in the checkpoint's metrics.
  */
 final class Evaluations {
-  private final List<long[]> prompts;
+  private final RunPlan.PromptSet prompts;
   private final PpoSettings settings;
   private final Deque<Integer> due = new ArrayDeque<>();
   private Integer running;
   private ActorRef<IterationRun.Command> child;
   private boolean stopped;
 
-  Evaluations(List<long[]> prompts, PpoSettings settings) {
-    this.prompts = List.copyOf(prompts);
+  Evaluations(RunPlan.PromptSet prompts, PpoSettings settings) {
+    this.prompts = prompts;
     this.settings = settings;
   }
 
   private boolean enabled() {
-    return !prompts.isEmpty();
+    return prompts.size() > 0;
   }
 
   /** The run (re)starts after {@code done} iterations; true when the starting policy is to be evaluated. */
@@ -65,8 +66,8 @@ final class Evaluations {
     }
     running = due.poll();
     SamplingParams greedy = new SamplingParams(0, 1, 0, settings.experience().generateMaxLen(), 1, 0);
-    return Optional.of(new IterationRun.Plan(lineage, running, true, prompts, 1, greedy, version, Set.of(Role.REWARD),
-        engines, settings.run().roleTimeout(), Trainers.MAX_ATTEMPTS));
+    return Optional.of(new IterationRun.Plan(lineage, running, true, prompts.ids(), prompts.labels(), 1, greedy,
+        version, Set.of(Role.REWARD), engines, settings.run().roleTimeout(), Trainers.MAX_ATTEMPTS, null));
   }
 
   void started(ActorRef<IterationRun.Command> c) {

@@ -158,6 +158,29 @@ final class Iteration {
     m.put("time_sync", seconds(syncStart, syncEnd));
     m.put("tokens_per_s", generatedTokens() / scored.generateSeconds());
     m.put("sync_bytes", (double) syncBytes);
+    if (!Double.isNaN(scored.filterPassRate())) {
+      m.put("dynamic_filtering_pass_rate", scored.filterPassRate());
+    }
+    rewardLogs(m);
     return m;
+  }
+
+  /** The mean of each {@code extra_logs} value a remote reward endpoint sent, as {@code remote_<name>}. */
+  private void rewardLogs(Map<String, Double> m) {
+    TensorMap reward = scored.scores().get(Role.REWARD);
+    for (String name : reward.names()) {
+      if (!name.startsWith(TensorNames.EXTRA_LOG_PREFIX)) {
+        continue;
+      }
+      double sum = 0;
+      int count = 0;
+      for (float v : reward.require(name).toFloatArray()) {
+        if (!Float.isNaN(v)) {
+          sum += v;
+          count++;
+        }
+      }
+      m.put("remote_" + name.substring(TensorNames.EXTRA_LOG_PREFIX.length()), count == 0 ? Double.NaN : sum / count);
+    }
   }
 }

@@ -14,6 +14,7 @@ import org.rlhfnode.messages.SamplingParams;
 import org.rlhfnode.node.actor.RoleErrors;
 import org.rlhfnode.node.ppo.PpoSettings;
 import org.rlhfnode.node.ppo.RunPlan;
+import org.rlhfnode.runtime.algo.ppo.DynamicFilter;
 import org.rlhfnode.runtime.algo.ppo.Experience;
 import org.rlhfnode.runtime.algo.ppo.ExperienceMaker;
 import org.rlhfnode.runtime.algo.ppo.KlController;
@@ -56,7 +57,7 @@ final class IterationLoop {
     this.pipeline = new Pipeline(plan.iterations(), settings.run().maxStaleness(), settings.run().saveSteps());
     this.roles = roles;
     this.trainers = trainers;
-    this.evaluations = new Evaluations(plan.evalPrompts(), settings);
+    this.evaluations = new Evaluations(plan.evalSet(), settings);
     this.log = log;
     this.executor = executor;
     this.reports = reports;
@@ -116,6 +117,7 @@ final class IterationLoop {
     if (starting) {
       evaluations.next(lineage, pipeline.syncedVersion(), roles.engines()).ifPresent(p -> spawn(p, "eval"));
     }
+    log.pipeline(pipeline);
   }
 
   private IterationRun.Plan iterationPlan(int index) {
@@ -128,10 +130,15 @@ final class IterationLoop {
     }
     ExperienceMaker.Options e = settings.experience();
     long seed = SampleSeeds.base(settings.run().seed(), index);
-    return new IterationRun.Plan(lineage, index, false, plan.promptsFor(index),
+    RunPlan.PromptSet batch = plan.batchFor(index);
+    DynamicFilter filter = settings.prompts().dynamicFilter();
+    IterationRun.Refill refill = filter == null ? null
+        : new IterationRun.Refill(filter, plan.replacementCount(), (from, n) -> plan.replacementsFor(index, from, n));
+    return new IterationRun.Plan(lineage, index, false, batch.ids(), batch.labels(),
         Math.max(1, Math.min(roles.count(Role.ROLLOUT), plan.promptsPerIteration())),
         new SamplingParams(e.temperature(), e.topP(), e.topK(), e.generateMaxLen(), e.samplesPerPrompt(), seed),
-        pipeline.syncedVersion(), scorers, roles.engines(), settings.run().roleTimeout(), Trainers.MAX_ATTEMPTS);
+        pipeline.syncedVersion(), scorers, roles.engines(), settings.run().roleTimeout(), Trainers.MAX_ATTEMPTS,
+        refill);
   }
 
   private ActorRef<IterationRun.Command> spawn(IterationRun.Plan p, String what) {

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.BiFunction;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -30,7 +31,9 @@ import org.rlhfnode.messages.ScoredExperience;
 import org.rlhfnode.messages.ScorerCommand;
 import org.rlhfnode.messages.TensorMap;
 import org.rlhfnode.messages.TrainerCommand;
+import org.rlhfnode.node.ppo.RunPlan;
 import org.rlhfnode.node.ppo.WireArrays;
+import org.rlhfnode.runtime.algo.ppo.DynamicFilter;
 import org.rlhfnode.runtime.algo.ppo.RolloutRows;
 import org.rlhfnode.runtime.algo.ppo.SampleSeeds;
 
@@ -42,7 +45,15 @@ import org.rlhfnode.runtime.algo.ppo.SampleSeeds;
  * Receptionist itself, resends work of stateless roles on refusal, timeout or loss ({@link Resender}),
  * answers its parent once ({@link Scored} or {@link Failed}) and stops. A held-out evaluation is the same
  * with greedy sampling and the reward alone. An engine found holding older weights than asked is
- * reported ({@link EngineBehind}) so the supervisor syncs it; the chunk goes elsewhere meanwhile.
+ * reported ({@link EngineBehind}) so the supervisor syncs it; the chunk goes elsewhere meanwhile. Each
+ * row's label travels to the scorers with the rows.
+ *
+ * <p>With dynamic filtering ({@link Refill}) the iteration runs in rounds: each round's rows are scored by
+ * the reward role alone, groups outside the range are dropped ({@link FilterRounds}) and replaced by new
+ * prompts in the next round, until the batch is full or the replacements run out; then the kept rows
+ * are scored by the other roles, and the reward role's answers are reused. Replacement prompt j of the
+ * iteration samples with the seeds of prompt index P + j (P prompts in the batch), so a round is the
+ * same whatever the chunking, like the first.
  */
 final class IterationRun extends AbstractBehavior<IterationRun.Command> {
 
@@ -55,16 +66,26 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
   /**
    * What to run.
    *
+   * @param labels each prompt's label
    * @param chunks how many rollout requests the prompts are split into (≤ prompts)
    * @param sampling sampling of every chunk; its seed is the base of the per-sample seeds
    * @param version the weight version to generate with
    * @param scorers the roles that score the rows
    * @param engines the rollout engines the parent knows of now (the child's own listing follows)
+   * @param refill dynamic filtering, or null
    */
-  record Plan(long lineage, int index, boolean evaluation, List<long[]> prompts, int chunks, SamplingParams sampling,
-      long version, Set<Role> scorers, List<ActorRef<RolloutCommand>> engines, Duration timeout, int maxAttempts) {
+  record Plan(long lineage, int index, boolean evaluation, List<long[]> prompts, List<String> labels, int chunks,
+      SamplingParams sampling, long version, Set<Role> scorers, List<ActorRef<RolloutCommand>> engines,
+      Duration timeout, int maxAttempts, Refill refill) {
     Plan {
       prompts = List.copyOf(prompts);
+      labels = List.copyOf(labels);
+      if (labels.size() != prompts.size()) {
+        throw new IllegalArgumentException(labels.size() + " labels for " + prompts.size() + " prompts");
+      }
+      if (refill != null && !scorers.contains(Role.REWARD)) {
+        throw new IllegalArgumentException("dynamic filtering needs the reward role among the scorers");
+      }
       scorers = Set.copyOf(scorers);
       engines = List.copyOf(engines);
       if (chunks < 1 || chunks > prompts.size()) {
@@ -73,9 +94,20 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
     }
   }
 
-  /** The rows and every scorer's answer; seconds spent generating and scoring. */
+  /**
+   * Dynamic filtering of an iteration's groups.
+   *
+   * @param available how many replacement prompts there are
+   * @param take replacement prompts [from, from + count)
+   */
+  record Refill(DynamicFilter filter, int available, BiFunction<Integer, Integer, RunPlan.PromptSet> take) {}
+
+  /**
+   * The rows and every scorer's answer; seconds spent generating and scoring; with dynamic filtering the
+   * share of groups kept in percent (else NaN).
+   */
   record Scored(long lineage, int index, boolean evaluation, RolloutRows rows, Map<Role, TensorMap> scores,
-      long generatedWith, double generateSeconds, double scoreSeconds) implements Report {}
+      long generatedWith, double generateSeconds, double scoreSeconds, double filterPassRate) implements Report {}
 
   /** The iteration could not be completed. */
   record Failed(long lineage, int index, boolean evaluation, String error) implements Report {}
@@ -100,9 +132,15 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
 
   private final Plan plan;
   private final ActorRef<Report> parent;
-  private final int[] chunkStarts;
-  private final long[] chunkVersion;
-  private final GeneratedSequences[] chunks;
+  private final FilterRounds rounds;
+  private List<long[]> roundPrompts;
+  private List<String> roundLabels;
+  private int round;
+  private int seedOffset; // prompt index whose seeds the round's first prompt takes
+  private int chunkBase; // part of the round's first rollout request
+  private int[] chunkStarts;
+  private long[] chunkVersion;
+  private GeneratedSequences[] chunks;
   private final Resender<RolloutCommand> rollouts;
   private final Map<Role, Resender<? super ScoreRequest>> scorers = new EnumMap<>(Role.class);
   private final Map<Role, TensorMap> scores = new EnumMap<>(Role.class);
@@ -110,9 +148,11 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
   private final ActorRef<RolloutReply> rolloutReplies;
   private final ActorRef<ScoreReply> scoreReplies;
   private final long startNanos = System.nanoTime();
-  private long scoreStartNanos;
+  private long roundStartNanos = startNanos;
+  private long generateNanos;
   private long latestSynced;
   private RolloutRows rows;
+  private List<String> rowLabels;
   private long generatedWith = Long.MAX_VALUE;
 
   static Behavior<Command> create(Plan plan, ActorRef<Report> parent) {
@@ -127,14 +167,8 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
     this.plan = plan;
     this.parent = parent;
     this.latestSynced = plan.version();
-    int c = plan.chunks();
-    this.chunkStarts = new int[c + 1];
-    for (int i = 0; i <= c; i++) {
-      chunkStarts[i] = (int) ((long) plan.prompts().size() * i / c);
-    }
-    this.chunkVersion = new long[c];
-    java.util.Arrays.fill(chunkVersion, plan.version());
-    this.chunks = new GeneratedSequences[c];
+    this.rounds = plan.refill() == null ? null : new FilterRounds(plan.refill().filter(), plan.prompts().size(),
+        plan.sampling().samplesPerPrompt(), plan.refill().available());
     this.rollouts = new Resender<>(Role.ROLLOUT, RoleKeys.ROLLOUT, plan.timeout(), plan.maxAttempts());
     rollouts.knownInstances(plan.engines());
     for (Role r : plan.scorers()) {
@@ -147,6 +181,24 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
     for (Role r : plan.scorers()) {
       r.key().ifPresent(k -> ctx.getSystem().receptionist().tell(Receptionist.subscribe(k, listings)));
     }
+    startRound(plan.prompts(), plan.labels(), 0);
+  }
+
+  /** Generates the prompts of a round, split into chunks over the engines. */
+  private void startRound(List<long[]> prompts, List<String> labels, int firstSeedIndex) {
+    roundPrompts = prompts;
+    roundLabels = labels;
+    seedOffset = firstSeedIndex;
+    chunkBase += chunks == null ? 0 : chunks.length;
+    roundStartNanos = System.nanoTime();
+    int c = Math.min(plan.chunks(), prompts.size());
+    chunkStarts = new int[c + 1];
+    for (int i = 0; i <= c; i++) {
+      chunkStarts[i] = (int) ((long) prompts.size() * i / c);
+    }
+    chunkVersion = new long[c];
+    java.util.Arrays.fill(chunkVersion, plan.version());
+    chunks = new GeneratedSequences[c];
     for (int i = 0; i < c; i++) {
       sendChunk(i);
     }
@@ -180,19 +232,20 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
 
   private RequestId chunkId(int c) {
     return new RequestId(plan.lineage(), plan.index(),
-        plan.evaluation() ? RequestId.Kind.EVAL_GENERATE : RequestId.Kind.GENERATE, c);
+        plan.evaluation() ? RequestId.Kind.EVAL_GENERATE : RequestId.Kind.GENERATE, chunkBase + c);
   }
 
-  private RequestId scoreId() {
-    return RequestId.of(plan.lineage(), plan.index(),
-        plan.evaluation() ? RequestId.Kind.EVAL_SCORE : RequestId.Kind.SCORE);
+  /** The scoring of the final rows (part 0), or the reward of filtering round r (part r + 1). */
+  private RequestId scoreId(int part) {
+    return new RequestId(plan.lineage(), plan.index(),
+        plan.evaluation() ? RequestId.Kind.EVAL_SCORE : RequestId.Kind.SCORE, part);
   }
 
   private void sendChunk(int c) {
-    List<List<Integer>> prompts = RolloutAssembly.promptLists(plan.prompts().subList(chunkStarts[c],
+    List<List<Integer>> prompts = RolloutAssembly.promptLists(roundPrompts.subList(chunkStarts[c],
         chunkStarts[c + 1]));
     SamplingParams s = plan.sampling();
-    long seed = SampleSeeds.firstOfChunk(s.seed(), chunkStarts[c], s.samplesPerPrompt());
+    long seed = SampleSeeds.firstOfChunk(s.seed(), seedOffset + chunkStarts[c], s.samplesPerPrompt());
     SamplingParams sampling = new SamplingParams(s.temperature(), s.topP(), s.topK(), s.maxNewTokens(),
         s.samplesPerPrompt(), seed);
     RequestId id = chunkId(c);
@@ -220,8 +273,9 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
 
   private Behavior<Command> onRollout(RolloutAnswer a) {
     RolloutReply reply = a.reply();
-    int c = reply.requestId().part();
-    if (!reply.requestId().equals(chunkId(c)) || !rollouts.isPending(reply.requestId())) {
+    int c = reply.requestId().part() - chunkBase;
+    if (c < 0 || c >= chunks.length || !reply.requestId().equals(chunkId(c))
+        || !rollouts.isPending(reply.requestId())) {
       return this; // a late duplicate of an answered request
     }
     if (reply instanceof RolloutRejected r) {
@@ -261,17 +315,28 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
   }
 
   private Behavior<Command> startScoring() {
-    scoreStartNanos = System.nanoTime();
+    generateNanos += System.nanoTime() - roundStartNanos;
+    int n = plan.sampling().samplesPerPrompt();
     try {
-      rows = RolloutAssembly.rows(plan.prompts(), List.of(chunks), plan.sampling().samplesPerPrompt());
+      rows = RolloutAssembly.rows(roundPrompts, List.of(chunks), n);
     } catch (IllegalStateException e) {
       return fail(e.getMessage());
     }
-    TensorMap tensors = WireArrays.rows(rows);
-    long version = generatedWith;
-    RequestId id = scoreId();
-    ScoreRequest request = new ScoreRequest(id, version, tensors, scoreReplies);
-    scorers.values().forEach(s -> s.send(id, () -> request));
+    rowLabels = RolloutAssembly.rowLabels(roundLabels, n);
+    if (rounds != null) { // a filtering round: the reward alone
+      RequestId id = scoreId(round + 1);
+      ScoreRequest request = new ScoreRequest(id, generatedWith, WireArrays.rows(rows), rowLabels, scoreReplies);
+      scorers.get(Role.REWARD).send(id, () -> request);
+      return this;
+    }
+    return scoreRows(scorers.keySet());
+  }
+
+  /** Sends the iteration's rows to {@code roles}. */
+  private Behavior<Command> scoreRows(Set<Role> roles) {
+    RequestId id = scoreId(0);
+    ScoreRequest request = new ScoreRequest(id, generatedWith, WireArrays.rows(rows), rowLabels, scoreReplies);
+    roles.forEach(r -> scorers.get(r).send(id, () -> request));
     return this;
   }
 
@@ -286,14 +351,43 @@ final class IterationRun extends AbstractBehavior<IterationRun.Command> {
       return error == null ? this : fail(error);
     }
     from.answered(reply.requestId());
-    scores.put(reply.scorer(), ((ScoredExperience) reply).tensors());
+    TensorMap tensors = ((ScoredExperience) reply).tensors();
+    if (rounds != null && reply.requestId().part() > 0) {
+      return onFilterRound(tensors);
+    }
+    scores.put(reply.scorer(), tensors);
     if (scores.size() < scorers.size()) {
       return this;
     }
     long now = System.nanoTime();
     parent.tell(new Scored(plan.lineage(), plan.index(), plan.evaluation(), rows, Map.copyOf(scores), generatedWith,
-        (scoreStartNanos - startNanos) / 1e9, (now - scoreStartNanos) / 1e9));
+        generateNanos / 1e9, (now - startNanos - generateNanos) / 1e9,
+        rounds == null ? Double.NaN : rounds.passRate()));
     return Behaviors.stopped();
+  }
+
+  /** A filtering round's rewards: another round, or the kept rows to the other scorers. */
+  private Behavior<Command> onFilterRound(TensorMap reward) {
+    rounds.add(rows, rowLabels, reward);
+    int more = rounds.nextRoundSize();
+    if (more > 0) {
+      round++;
+      int from = rounds.takeReplacements(more);
+      RunPlan.PromptSet next = plan.refill().take().apply(from, more);
+      startRound(next.ids(), next.labels(), plan.prompts().size() + from);
+      return this;
+    }
+    if (rounds.keptGroups() == 0) {
+      DynamicFilter f = plan.refill().filter();
+      return fail("dynamic filtering: none of the " + rounds.triedGroups() + " prompt groups tried had a mean "
+          + "score strictly inside (" + f.low() + ", " + f.high() + "); nothing to train on");
+    }
+    rows = rounds.rows();
+    rowLabels = rounds.labels();
+    scores.put(Role.REWARD, rounds.reward());
+    Set<Role> others = new java.util.LinkedHashSet<>(scorers.keySet());
+    others.remove(Role.REWARD);
+    return scoreRows(others);
   }
 
   private Behavior<Command> fail(String error) {

@@ -76,6 +76,16 @@ final class Pipeline {
     return training;
   }
 
+  /** Iterations whose rollouts are started and not yet scored. */
+  int rolloutsInFlight() {
+    return running.size();
+  }
+
+  /** Scored iterations not yet trained and synced. */
+  int scoredWaiting() {
+    return scored.size();
+  }
+
   /** Whether iteration {@link #nextToStart()} may start now. */
   boolean canStart() {
     int j = next;

@@ -23,6 +23,17 @@ final class RolloutAssembly {
     return out;
   }
 
+  /** The label of each row: prompt i's label for its n samples, rows [i·n, (i + 1)·n). */
+  static List<String> rowLabels(List<String> promptLabels, int n) {
+    List<String> out = new ArrayList<>(promptLabels.size() * n);
+    for (String label : promptLabels) {
+      for (int k = 0; k < n; k++) {
+        out.add(label);
+      }
+    }
+    return out;
+  }
+
   /** The rows of a whole iteration from its chunks' answers, in prompt order. */
   static RolloutRows rows(List<long[]> prompts, List<GeneratedSequences> chunks, int n) {
     List<long[]> samplePrompts = new ArrayList<>();

@@ -9,22 +9,28 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import org.rlhfnode.node.metrics.NodeMetrics;
 import org.rlhfnode.runtime.metrics.MetricsFile;
 import org.rlhfnode.runtime.metrics.MetricsRow;
 import org.rlhfnode.runtime.metrics.MetricsWriter;
 import org.rlhfnode.runtime.metrics.ProgressDisplay;
 import org.rlhfnode.runtime.metrics.RunReport;
 import org.rlhfnode.runtime.metrics.Summary;
+import org.rlhfnode.runtime.metrics.TensorBoardWriter;
 import org.slf4j.Logger;
 
 /**
  * The PPO run's record: one {@code metrics.jsonl} line per iteration (step = iteration, 1-based) in
  * order, with the iteration's numbers, the run's totals and the held-out reward of the evaluation that
- * follows it when one is due (step 0 holds the evaluation of the starting policy); an INFO line and
- * the progress bar per iteration; at the end {@code report.html} and a summary on stdout.
+ * follows it when one is due (step 0 holds the evaluation of the starting policy); the same rows as
+ * TensorBoard events with {@code --use_tensorboard} (a new event file at each restore); an INFO line, the
+ * progress bar and the node's Prometheus gauges ({@link NodeMetrics}) per iteration; at the end
+ * {@code report.html} and a summary on stdout.
  */
 final class RunLog implements AutoCloseable {
   private final Path saveDir;
+  private final Path tensorBoard; // or null
+  private final NodeMetrics gauges;
   private MetricsWriter writer;
   private final ProgressDisplay progress;
   private final Logger log;
@@ -36,9 +42,16 @@ final class RunLog implements AutoCloseable {
   private long lastDoneNanos = startNanos;
   private boolean finished;
 
-  /** Writes nothing until {@link #restore} says where the run starts. */
-  RunLog(Path saveDir, int iterations, Logger log) {
+  /**
+   * Writes nothing until {@link #restore} says where the run starts.
+   *
+   * @param tensorBoard the {@code --use_tensorboard} directory, or null
+   */
+  RunLog(Path saveDir, Path tensorBoard, int iterations, Logger log, NodeMetrics gauges) {
     this.saveDir = saveDir;
+    this.tensorBoard = tensorBoard;
+    this.gauges = gauges;
+    gauges.planned(iterations);
     this.progress = ProgressDisplay.onStderr("ppo", iterations, 0).showing("reward");
     this.log = log;
     this.iterations = iterations;
@@ -54,6 +67,9 @@ final class RunLog implements AutoCloseable {
       writer.close();
     }
     writer = MetricsWriter.restore(saveDir, checkpointMetrics, iteration);
+    if (tensorBoard != null) {
+      writer.alsoTo(TensorBoardWriter.open(tensorBoard, iteration == 0 ? 0 : iteration + 1));
+    }
     waiting.clear();
     evalPending.clear();
     this.samplesTotal = samplesTotal;
@@ -98,6 +114,7 @@ final class RunLog implements AutoCloseable {
         row.get("response_length"), row.get("time_generate"), row.get("time_score"), row.get("time_train"),
         row.get("time_sync")));
     progress.update(it.index() + 1, row.get("reward_mean"));
+    gauges.row(it.index() + 1, row);
     if (awaitEval) {
       row.put("eval_reward_mean", Double.NaN); // written as null if the evaluation never reports
       evalPending.add(it.index() + 1);
@@ -122,12 +139,18 @@ final class RunLog implements AutoCloseable {
   /** The held-out mean reward after iteration {@code iteration} (0 = before training). */
   void evaluated(int iteration, double mean) {
     log.info(String.format(Locale.ROOT, "eval after iteration %d: reward %.4f", iteration, mean));
+    gauges.metric("eval_reward_mean", mean);
     Map<String, Double> row = waiting.get(iteration);
     if (row != null) {
       row.put("eval_reward_mean", mean);
     }
     evalPending.remove(iteration);
     flush(false);
+  }
+
+  /** Where the pipeline stands, for the node's gauges. */
+  void pipeline(Pipeline p) {
+    gauges.pipeline(p.rolloutsInFlight(), p.scoredWaiting(), p.training(), p.trainerVersion(), p.syncedVersion());
   }
 
   private void flush(boolean all) {
@@ -160,24 +183,8 @@ final class RunLog implements AutoCloseable {
     Summary summary = Summary.of(rows, elapsed);
     Path report = RunReport.write(saveDir, rows, summary);
     System.out.println(summary.format());
-    System.out.println(rewardLine(rows, "reward_mean", "reward"));
-    System.out.println(rewardLine(rows, "eval_reward_mean", "eval reward"));
     System.out.println("  report      " + report);
     System.out.flush();
-  }
-
-  private static String rewardLine(List<MetricsRow> rows, String key, String label) {
-    double first = Double.NaN;
-    double last = Double.NaN;
-    for (MetricsRow r : rows) {
-      double v = r.get(key);
-      if (Double.isFinite(v)) {
-        first = Double.isNaN(first) ? v : first;
-        last = v;
-      }
-    }
-    return String.format(Locale.ROOT, "  %-11s %s", label,
-        Double.isNaN(first) ? "n/a" : String.format(Locale.ROOT, "%.4f → %.4f", first, last));
   }
 
   @Override

@@ -23,6 +23,7 @@ import org.rlhfnode.messages.TrainerCommand;
 import org.rlhfnode.messages.WireMessage;
 import org.rlhfnode.node.actor.RoleErrors;
 import org.rlhfnode.node.actor.RoleExecutor;
+import org.rlhfnode.node.metrics.NodeMetrics;
 import org.rlhfnode.node.ppo.PpoSettings;
 import org.rlhfnode.node.ppo.RunPlan;
 import org.rlhfnode.runtime.checkpoint.RunCheckpoints;
@@ -116,7 +117,8 @@ public final class Supervisor extends AbstractBehavior<Supervisor.Command> {
     this.outcome = outcome;
     this.executor = RoleExecutor.create("supervisor");
     this.checkpoints = new RunCheckpoints(settings.resilience().ckptPath(), settings.resilience().maxCkptNum());
-    this.log = new RunLog(settings.run().savePath(), plan.iterations(), ctx.getLog());
+    this.log = new RunLog(settings.run().savePath(), settings.run().tensorBoard(), plan.iterations(), ctx.getLog(),
+        NodeMetrics.get(ctx.getSystem()));
     this.roles = new RoleSet(settings);
     this.trainers = new Trainers(ctx, settings);
     this.loop = new IterationLoop(ctx, settings, plan, roles, trainers, log, executor,

@@ -21,6 +21,7 @@ import org.rlhfnode.messages.FrameTooLargeException;
 import org.rlhfnode.messages.WeightSyncMessage;
 import org.rlhfnode.messages.WireMessage;
 import org.rlhfnode.node.actor.RoleExecutor;
+import org.rlhfnode.node.metrics.NodeMetrics;
 import org.rlhfnode.node.sync.WeightSyncSettings.Transport;
 import org.rlhfnode.runtime.transport.WeightPayload;
 
@@ -250,6 +251,7 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
     getContext().getLog().info("published weight version {} ({} bytes) to {} receiver(s) by {} in {} s",
         payload.version(), payload.totalBytes(), round.installedOn.size(), settings.transport().label(),
         String.format("%.3f", seconds));
+    NodeMetrics.get(getContext().getSystem()).published(payload.version(), payload.totalBytes(), round.installedOn.size());
     round.publish.replyTo().tell(new Published(payload.version(), round.installedOn.stream().sorted().toList(),
         payload.totalBytes(), seconds, settings.transport().label()));
     next();

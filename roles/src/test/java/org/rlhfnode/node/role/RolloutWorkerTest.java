@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,6 +36,7 @@ import org.rlhfnode.messages.RolloutRequest;
 import org.rlhfnode.messages.SamplingParams;
 import org.rlhfnode.messages.StatusQuery;
 import org.rlhfnode.messages.WeightVersionInstalled;
+import org.rlhfnode.node.metrics.NodeMetrics;
 import org.rlhfnode.node.role.RolloutWorker.InstallRefused;
 import org.rlhfnode.node.role.RolloutWorker.InstallReply;
 import org.rlhfnode.node.role.RolloutWorker.WeightsInstalled;
@@ -138,6 +141,30 @@ class RolloutWorkerTest {
     assertEquals(1, reply.policyVersion());
     assertEquals(1, reply.samplesPerPrompt());
     assertSameAs(direct(TINY), reply);
+  }
+
+  @Test
+  void publishesTheServedVersionAndRequestsInFlightForPrometheus() {
+    int id = ids.get() + 1;
+    ActorRef<RolloutCommand> worker = workerWith(4, TINY);
+    String engine = "rollout-" + id;
+    assertEquals(4.0, gaugeValue("rlhf_rollout_weight_version", engine));
+    generate(worker, 4);
+    assertEquals(0.0, gaugeValue("rlhf_rollout_requests_in_flight", engine), "answered: none in flight");
+  }
+
+  /** The value a gauge of this test's node metrics has for {@code engine}. */
+  private double gaugeValue(String name, String engine) {
+    for (MetricSnapshot m : NodeMetrics.get(kit.system()).registry().scrape()) {
+      if (m.getMetadata().getName().equals(name)) {
+        for (GaugeSnapshot.GaugeDataPointSnapshot p : ((GaugeSnapshot) m).getDataPoints()) {
+          if (engine.equals(p.getLabels().get("engine"))) {
+            return p.getValue();
+          }
+        }
+      }
+    }
+    throw new AssertionError(name + "{engine=" + engine + "} was never published");
   }
 
   @Test

@@ -4,7 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
 import com.typesafe.config.ConfigFactory;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,10 +46,13 @@ import org.rlhfnode.runtime.model.ModelLoader;
 import org.rlhfnode.runtime.model.ModelSaver;
 import org.rlhfnode.runtime.model.RewardHead;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
+import org.rlhfnode.runtime.tokenizer.HfTokenizer;
 
 /**
  * The reference and reward roles: lp_ref equals a direct scoring pass; the reward combines a reward
- * model and a rule-based function with the configured weights; bad token ids give a ScoreFailed.
+ * model, a rule-based function reading each row's label and a remote endpoint (a real local HTTP server
+ * speaking OpenRLHF's protocol) with the configured weights; bad token ids and an endpoint that keeps
+ * failing give a ScoreFailed naming the cause.
  */
 @ExtendWith(TestKitJUnit5Extension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -65,15 +74,51 @@ class ScoringRoleTest {
     }
   }
 
+  /** Scores a response by the length of its prompt's label. */
+  public static final class LabelLength implements RewardFunction {
+    @Override
+    public double score(String prompt, String response) {
+      throw new AssertionError("the reward role passes the label");
+    }
+
+    @Override
+    public double score(String prompt, String response, String label) {
+      return label.length();
+    }
+  }
+
   private static RolloutRows rows(long badId) {
     return RolloutRows.of(List.of(new long[] {1, 72, 101}, new long[] {1, 72}),
         List.of(new long[] {108, 108, 111}, new long[] {33, badId}), null, new boolean[] {false, true}, 0);
   }
 
   private ScoreReply ask(ActorRef<ScorerCommand> role, RolloutRows rows) {
+    return ask(role, rows, List.of());
+  }
+
+  private ScoreReply ask(ActorRef<ScorerCommand> role, RolloutRows rows, List<String> labels) {
     TestProbe<ScoreReply> replies = kit.createTestProbe();
-    role.tell(new ScoreRequest(RequestId.of(0, 1, RequestId.Kind.SCORE), 0, WireArrays.rows(rows), replies.getRef()));
+    role.tell(new ScoreRequest(RequestId.of(0, 1, RequestId.Kind.SCORE), 0, WireArrays.rows(rows), labels,
+        replies.getRef()));
     return replies.expectMessageClass(ScoreReply.class, WAIT);
+  }
+
+  /** A local reward endpoint answering {@code status} and {@code body}; the request bodies go to {@code seen}. */
+  private static HttpServer endpoint(int status, String body, List<JsonNode> seen) throws IOException {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/get_reward", exchange -> {
+      seen.add(new ObjectMapper().readTree(exchange.getRequestBody()));
+      byte[] b = body.getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(status, b.length);
+      exchange.getResponseBody().write(b);
+      exchange.close();
+    });
+    server.start();
+    return server;
+  }
+
+  private static String url(HttpServer server) {
+    return "http://127.0.0.1:" + server.getAddress().getPort() + "/get_reward";
   }
 
   private Path rewardModel() {
@@ -111,6 +156,63 @@ class ScoringRoleTest {
       // the byte-level tokenizer decodes ids 108, 108, 111 to "lol"-like 3 characters and 33, 33 to 2
       assertEquals(0.5 * direct[0] + 2 * 3, scores[0], 1e-5);
       assertEquals(0.5 * direct[1] + 2 * 2, scores[1], 1e-5);
+    }
+  }
+
+  @Test
+  void rewardCombinesAModelALabelledFunctionAndARemoteEndpoint() throws IOException {
+    Path rm = rewardModel();
+    List<JsonNode> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HttpServer server = endpoint(200, "{\"rewards\": [0.5, -1], \"scores\": [1, 0], "
+        + "\"extra_logs\": {\"acc\": [1, 0]}}", seen);
+    try {
+      PpoSettings s = PpoTestSettings.of(tmp, "--reward_pretrain", rm.toString(), "--reward_functions",
+          LabelLength.class.getName(), "--remote_rm_url", url(server), "--reward_combine", "weighted",
+          "--reward_weights", "0.5,2,3", "--normalize_reward", "false");
+      ScoredExperience reply = (ScoredExperience) ask(kit.spawn(Reward.create(s), "reward-remote"), rows(33),
+          List.of("abc", ""));
+      double[] direct;
+      try (CausalLm model = ModelLoader.load(rm, DeviceSpec.CPU, ScalarType.Float)) {
+        direct = new RewardScorer(model, 8).score(List.of(new long[] {1, 72, 101, 108, 108, 111},
+            new long[] {1, 72, 33, 33}));
+      }
+      // 0.5·RM + 2·len(label) + 3·remote reward; for filtering the endpoint's scores replace its rewards
+      assertArrayEquals(new double[] {0.5 * direct[0] + 2 * 3 + 3 * 0.5, 0.5 * direct[1] + 2 * 0 + 3 * -1},
+          WireArrays.doubles(reply.tensors().require(TensorNames.SCORES)), 1e-5);
+      assertArrayEquals(new double[] {0.5 * direct[0] + 2 * 3 + 3 * 1, 0.5 * direct[1] + 2 * 0 + 3 * 0},
+          WireArrays.doubles(reply.tensors().require(TensorNames.FILTER_SCORES)), 1e-5);
+      assertArrayEquals(new float[] {1, 0},
+          reply.tensors().require(TensorNames.EXTRA_LOG_PREFIX + "acc").toFloatArray(), 0f);
+      assertEquals(1, seen.size());
+      JsonNode request = seen.get(0);
+      try (HfTokenizer tok = HfTokenizer.load(PpoTestSettings.TINY)) {
+        RolloutRows rows = rows(33);
+        for (int i = 0; i < 2; i++) { // OpenRLHF decodes with special tokens kept
+          assertEquals(tok.decode(rows.sequence(i), false), request.get("query").get(i).asText());
+          assertEquals(tok.decode(rows.prompt(i), false), request.get("prompts").get(i).asText());
+        }
+      }
+      assertEquals("[\"abc\",\"\"]", request.get("labels").toString());
+    } finally {
+      server.stop(0);
+    }
+  }
+
+  @Test
+  void aRemoteEndpointThatKeepsFailingIsAScoreFailureNamingIt() throws IOException {
+    List<JsonNode> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HttpServer server = endpoint(503, "overloaded", seen);
+    try {
+      PpoSettings s = PpoTestSettings.of(tmp, "--reward_pretrain", "", "--remote_rm_url", url(server),
+          "--remote_rm_attempts", "2",
+          "--remote_rm_backoff_ms", "10");
+      ScoreReply reply = ask(kit.spawn(Reward.create(s), "reward-remote-down"), rows(33));
+      assertTrue(reply instanceof ScoreFailed, reply.toString());
+      assertEquals("--remote_rm_url " + url(server) + ": no reward after 2 attempts (last: HTTP 503 overloaded)",
+          ((ScoreFailed) reply).reason());
+      assertEquals(2, seen.size());
+    } finally {
+      server.stop(0);
     }
   }
 

@@ -44,6 +44,26 @@ class TrainSettingsTest {
   }
 
   @Test
+  void wandbIsRefusedPointingAtTensorBoardAndTheReport() throws Exception {
+    for (List<String> args : List.of(List.of("--use_wandb", "KEY"), List.of("--wandb_project", "p"),
+        List.of("--wandb_run_name=x"))) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainSettings.parse(args));
+      assertTrue(e.getMessage().startsWith(args.get(0).split("=")[0] + ": Weights & Biases is not supported"),
+          e.getMessage());
+      assertTrue(e.getMessage().contains("--use_tensorboard DIR") && e.getMessage().contains("report.html"),
+          e.getMessage());
+      assertEquals(1, e.getMessage().lines().count());
+    }
+    Path file = tmp.resolve("wandb.conf");
+    Files.writeString(file, "rlhf { train { use_wandb = true } }\n");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> TrainSettings.parse(List.of("--config", file.toString())));
+    assertTrue(e.getMessage().startsWith(file + ": 'train.use_wandb': Weights & Biases"), e.getMessage());
+    assertEquals("/tmp/tb", TrainSettings.parse(List.of("--use_tensorboard", "/tmp/tb")).optString(
+        "train.use_tensorboard"));
+  }
+
+  @Test
   void helpGivesEachSettingItsCommentFromReferenceConf() {
     String help = TrainSettings.describe();
     int offload = help.indexOf("--adam_offload ");

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 class PipelineTest {
 
   private static Iteration scored(Pipeline p, int index) {
-    Iteration it = new Iteration(new IterationRun.Scored(0, index, false, null, Map.of(), 0, 0, 0));
+    Iteration it = new Iteration(new IterationRun.Scored(0, index, false, null, Map.of(), 0, 0, 0, Double.NaN));
     p.scored(it);
     return it;
   }

@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * <p>Integer-typed values ({@link Long}, {@link Integer}) are written as JSON integers, others as
  * doubles; NaN and infinities, which JSON cannot hold, are written as {@code null}. Steps must
  * increase, so a file never holds a step twice. {@link #resume} reopens the file of a run being
- * resumed and first drops every line logged after the checkpoint's step. Thread-safe.
+ * resumed and first drops every line logged after the checkpoint's step. With {@link #alsoTo} each row
+ * also goes to a TensorBoard event file. Thread-safe.
  */
 public final class MetricsWriter implements AutoCloseable {
   /** The keys every trainer logs, in this order. */
@@ -48,6 +49,7 @@ public final class MetricsWriter implements AutoCloseable {
   private final BufferedWriter out;
   private long lastStep;
   private boolean closed;
+  private TensorBoardWriter tensorBoard; // also gets every row, or null
 
   /**
    * Starts the metrics of a new run in {@code saveDir} (created if needed). A {@code metrics.jsonl}
@@ -161,6 +163,15 @@ public final class MetricsWriter implements AutoCloseable {
     }
   }
 
+  /**
+   * Also writes every row from now on to {@code events} (closed with this writer), e.g. for
+   * {@code --use_tensorboard}; returns this.
+   */
+  public synchronized MetricsWriter alsoTo(TensorBoardWriter events) {
+    this.tensorBoard = Objects.requireNonNull(events, "events");
+    return this;
+  }
+
   /** The file being written. */
   public Path file() {
     return file;
@@ -205,6 +216,9 @@ public final class MetricsWriter implements AutoCloseable {
       throw new UncheckedIOException(file + ": cannot append: " + e, e);
     }
     lastStep = step;
+    if (tensorBoard != null) {
+      tensorBoard.write(step, metrics);
+    }
   }
 
   private static String encode(long step, Map<String, ? extends Number> metrics) {
@@ -242,6 +256,9 @@ public final class MetricsWriter implements AutoCloseable {
       return;
     }
     closed = true;
+    if (tensorBoard != null) {
+      tensorBoard.close();
+    }
     try {
       out.close();
     } catch (IOException e) {

@@ -21,6 +21,7 @@ import org.rlhfnode.runtime.metrics.MetricsWriter;
 import org.rlhfnode.runtime.metrics.ProgressDisplay;
 import org.rlhfnode.runtime.metrics.RunReport;
 import org.rlhfnode.runtime.metrics.Summary;
+import org.rlhfnode.runtime.metrics.TensorBoardWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +45,7 @@ public final class TrainingRun<B> {
   private final String label;
   private final boolean writes; // rank 0
   private Generator rng; // random stream the loss depends on (e.g. LoRA dropout), or null
+  private Path tensorBoard; // --use_tensorboard directory, or null
 
   /**
    * @param evaluator eval metrics on the held-out set (prefixed {@code eval_}), or null; runs on every rank
@@ -62,6 +64,15 @@ public final class TrainingRun<B> {
   /** Saves and restores this generator's state with every checkpoint, so a resumed run draws the same numbers. */
   public TrainingRun<B> withRandomStream(Generator generator) {
     this.rng = generator;
+    return this;
+  }
+
+  /**
+   * Rank 0 also writes every metrics row to a TensorBoard event file in {@code dir} (null: none); a resumed
+   * run adds a new file there ({@link TensorBoardWriter}).
+   */
+  public TrainingRun<B> withTensorBoard(Path dir) {
+    this.tensorBoard = dir;
     return this;
   }
 
@@ -90,6 +101,9 @@ public final class TrainingRun<B> {
     ProgressDisplay progress = ProgressDisplay.onStderr(label, total, start);
     try (MetricsWriter metrics = start > 0 ? MetricsWriter.resume(cfg.savePath(), start)
         : new MetricsWriter(cfg.savePath())) {
+      if (tensorBoard != null) {
+        metrics.alsoTo(TensorBoardWriter.open(tensorBoard, start > 0 ? start + 1 : 0));
+      }
       loop(checkpoints, metrics, progress, start, total);
     } finally {
       progress.finish();

@@ -35,12 +35,12 @@ class RunReportTest {
       for (int s = 1; s <= STEPS; s++) {
         double loss = 0.7 * Math.exp(-s / 10.0) + (s == 20 ? -0.05 : 0);
         Map<String, Number> algo = new LinkedHashMap<>();
-        algo.put("reward_accuracy", 0.5 + s / 100.0);
+        algo.put("reward_accuracy", 0.5 + s * s / 1000.0);
         if (s % EVAL_EVERY == 0) {
           algo.put("eval_loss", loss + 0.1);
         }
         algo.put("a<b&\"c\"", s);
-        w.log(s, loss, 5e-7 * Math.min(1, s / 5.0), s == 13 ? Double.NaN : 1.0 / s, 2000 + s, algo);
+        w.log(s, loss, 5e-7 * Math.min(1, s / 5.0), s == 13 ? Double.NaN : 1.0 / s, 2000 + (s % 3) * 10, algo);
       }
     }
   }
@@ -58,29 +58,50 @@ class RunReportTest {
   }
 
   @Test
-  void reportHasOneParseableSvgPerMetricWithAPointPerStep() throws Exception {
+  void reportHasOneParseableSvgPerChangingMetricGroupedWithAPointPerStep() throws Exception {
     finishRun(new ByteArrayOutputStream());
     Document doc = parse(saveDir.resolve(RunReport.FILE_NAME));
-    List<String> metrics =
-        List.of("loss", "lr", "grad_norm", "tokens_per_s", "reward_accuracy", "a<b&\"c\"", "eval_loss");
+    // grouped: rewards, losses, optimizer, throughput; the counter a<b&"c" (= step) gets no chart
+    List<String> metrics = List.of("reward_accuracy", "loss", "eval_loss", "lr", "grad_norm", "tokens_per_s");
     NodeList svgs = doc.getElementsByTagName("svg");
-    NodeList headings = doc.getElementsByTagName("h3");
+    NodeList headings = doc.getElementsByTagName("h4");
     assertEquals(metrics.size(), svgs.getLength());
     List<String> shown = new ArrayList<>();
     for (int i = 0; i < svgs.getLength(); i++) {
       String metric = headings.item(i).getTextContent();
       shown.add(metric);
       Element svg = (Element) svgs.item(i);
-      NodeList polylines = svg.getElementsByTagName("polyline");
-      assertEquals(1, polylines.getLength(), metric);
-      String points = ((Element) polylines.item(0)).getAttribute("points").trim();
+      List<Element> raw = polylines(svg, "series raw");
+      assertEquals(1, raw.size(), metric);
       int expected = metric.equals("grad_norm") ? STEPS - 1 // the NaN is left out
           : metric.equals("eval_loss") ? STEPS / EVAL_EVERY : STEPS;
-      assertEquals(expected, points.split(" ").length, metric);
+      assertEquals(expected, points(raw.get(0)).length, metric);
       assertEquals(metric + " vs step", svg.getElementsByTagName("title").item(0).getTextContent());
+      List<Element> smoothed = polylines(svg, "ema");
+      assertEquals(metric.equals("tokens_per_s") ? RunReport.SMOOTHING.length : 0, smoothed.size(),
+          metric + ": only the noisy series is smoothed");
+      smoothed.forEach(e -> assertEquals(expected, points(e).length));
     }
-    assertEquals(metrics, shown, "one chart per metric, in first-logged order");
+    assertEquals(metrics, shown, "charts grouped, then in first-logged order");
     assertEquals(2, doc.getElementsByTagName("table").getLength(), "summary and metrics tables");
+    String hidden = doc.getElementsByTagName("ul").item(0).getTextContent();
+    assertTrue(hidden.contains("counters (linear in the step): a<b&\"c\""), hidden);
+  }
+
+  private static List<Element> polylines(Element svg, String cssClass) {
+    List<Element> out = new ArrayList<>();
+    NodeList all = svg.getElementsByTagName("polyline");
+    for (int i = 0; i < all.getLength(); i++) {
+      Element e = (Element) all.item(i);
+      if (e.getAttribute("class").startsWith(cssClass)) {
+        out.add(e);
+      }
+    }
+    return out;
+  }
+
+  private static String[] points(Element polyline) {
+    return polyline.getAttribute("points").trim().split(" ");
   }
 
   @Test
@@ -101,7 +122,7 @@ class RunReportTest {
     assertEquals(STEPS, summary.loggedRows());
     assertEquals(20, summary.bestLossStep());
     assertEquals(25, summary.finalLossStep());
-    assertEquals(2013.0, summary.meanTokensPerS(), 1e-9);
+    assertEquals(2000 + 10 * (9 + 2 * 8) / 25.0, summary.meanTokensPerS(), 1e-9); // s % 3 = 1 nine times, 2 eight
     String text = printed.toString(StandardCharsets.UTF_8);
     assertTrue(text.startsWith("run summary"), text);
     assertTrue(text.contains("time        01:15"), text);

@@ -176,6 +176,7 @@ final class TrainSession implements AutoCloseable {
         }
         collectives.barrier(); // every rank returns once the model is written
       }, label);
+      run.withTensorBoard(settings.optPath("train.use_tensorboard"));
       return (lora == null ? run : run.withRandomStream(lora.dropoutGenerator())).run();
     }
   }

@@ -68,9 +68,15 @@ class TrainCommandsTest {
     Path save = tmp.resolve("sft");
     List<String> args = common(save);
     args.addAll(List.of("--dataset", data("sft.jsonl"), "--input_key", "input", "--output_key", "output",
-        "--eval_split", "0.1", "--max_samples", "240", "--learning_rate", "3e-3", "--max_epochs", "2"));
+        "--eval_split", "0.1", "--max_samples", "240", "--learning_rate", "3e-3", "--max_epochs", "2",
+        "--use_tensorboard", tmp.resolve("tb").toString()));
     train("sft", args);
     List<JsonNode> rows = metrics(save);
+    try (java.util.stream.Stream<Path> events = Files.list(tmp.resolve("tb"))) {
+      Path file = events.findFirst().orElseThrow();
+      assertTrue(file.getFileName().toString().startsWith("events.out.tfevents."), file.toString());
+      assertTrue(Files.size(file) > 100L * rows.size(), "one event per metrics.jsonl row: " + Files.size(file));
+    }
     double before = first(rows, "eval_loss");
     double after = last(rows, "eval_loss");
     assertTrue(after < 0.6 * before, "eval loss " + before + " → " + after);

@@ -10,8 +10,14 @@ import org.rlhfnode.runtime.algo.LossReduction;
  * ρ_t = exp(clamp(lp_θ − lp_old, −20, 20)), ℓ_t = −min(ρ_t A_t, clip(ρ_t, 1 − ε_lo, 1 + ε_hi) A_t),
  * with the optional dual clip c &gt; 1 for A_t &lt; 0: ℓ_t = −max(min(ρ_t A_t, clip(ρ_t) A_t), c A_t).
  * Token-mode reduction (§2). Options: GSPO (§8.2, one ratio per sequence
- * ρ_i = exp(mean_t(lp_θ − lp_old)) with sequence-mode reduction) and the rollout/trainer mismatch
- * weights of §8.5 ({@link MismatchCorrection}), applied as ℓ_t ← w_t ℓ_t before reduction.
+ * ρ_i = exp(clamp(mean_t(lp_θ − lp_old), −20, 20)) used for every token of i, with sequence-mode
+ * reduction) and the rollout/trainer mismatch weights of §8.5 ({@link MismatchCorrection}), applied as
+ * ℓ_t ← w_t ℓ_t before reduction.
+ *
+ * <p>GSPO with a mismatch correction on ({@link GspoCorrection}): by default as OpenRLHF
+ * ({@code rollout_ratio}), the sequence ratio is taken against the rollout engine's log-probs,
+ * ρ_i = exp(mean_t(lp_θ − lp_roll)), and no per-token weight is applied; {@code token_weights} keeps
+ * algorithms.md §8.2 + §8.5: ρ_i against lp_old and ℓ_t ← w_t ℓ_t.
  *
  * <p>Metrics: clip fraction = share of action tokens where clip(ρ)·A is strictly below ρ·A, policy
  * KL = mean of (lp_old − lp_θ) over action tokens. Only lp_θ carries a gradient; lp_old, A and
@@ -24,21 +30,53 @@ public final class PolicyLoss {
   private PolicyLoss() {}
 
   /**
+   * How GSPO combines with a rollout/trainer mismatch correction (§8.5); without one both are the same.
+   * {@code rollout_ratio} (OpenRLHF): ρ_i = exp(mean_t(lp_θ − lp_roll)), no per-token weights.
+   * {@code token_weights} (algorithms.md §8.2 with §8.5): ρ_i = exp(mean_t(lp_θ − lp_old)), ℓ_t ← w_t ℓ_t.
+   */
+  public enum GspoCorrection {
+    ROLLOUT_RATIO("rollout_ratio"),
+    TOKEN_WEIGHTS("token_weights");
+
+    private final String optionName;
+
+    GspoCorrection(String optionName) {
+      this.optionName = optionName;
+    }
+
+    /** The name used in configs. */
+    public String optionName() {
+      return optionName;
+    }
+
+    /** Parses {@code rollout_ratio} or {@code token_weights}. */
+    public static GspoCorrection fromName(String name) {
+      for (GspoCorrection c : values()) {
+        if (c.optionName.equals(name.trim().toLowerCase(java.util.Locale.ROOT))) {
+          return c;
+        }
+      }
+      throw new IllegalArgumentException("must be rollout_ratio or token_weights, got '" + name + "'");
+    }
+  }
+
+  /**
    * Loss settings.
    *
    * @param epsLow ε_lo in [0, 1)
    * @param epsHigh ε_hi ≥ 0 (0.28 for DAPO clip-higher)
    * @param dualClip c &gt; 1, or 0 for off
    * @param gspo use the sequence ratio of GSPO and sequence-mode reduction
+   * @param gspoCorrection what GSPO does when {@code mismatch} is not NONE
    * @param mismatch rollout/trainer correction; anything but NONE needs lp_roll
    * @param mismatchLow lo of the mismatch range, ≥ 0
    * @param mismatchHigh hi of the mismatch range, ≥ lo
    */
-  public record Options(double epsLow, double epsHigh, double dualClip, boolean gspo, MismatchCorrection mismatch,
-      double mismatchLow, double mismatchHigh) {
+  public record Options(double epsLow, double epsHigh, double dualClip, boolean gspo, GspoCorrection gspoCorrection,
+      MismatchCorrection mismatch, double mismatchLow, double mismatchHigh) {
     /** ε = 0.2, no dual clip, token-level PPO, no mismatch correction (algorithms.md §12). */
-    public static final Options DEFAULTS = new Options(0.2, 0.2, 0.0, false, MismatchCorrection.NONE,
-        MismatchCorrection.DEFAULT_LOW, MismatchCorrection.DEFAULT_HIGH);
+    public static final Options DEFAULTS = new Options(0.2, 0.2, 0.0, false, GspoCorrection.ROLLOUT_RATIO,
+        MismatchCorrection.NONE, MismatchCorrection.DEFAULT_LOW, MismatchCorrection.DEFAULT_HIGH);
 
     public Options {
       if (!(epsLow >= 0 && epsLow < 1)) {
@@ -50,8 +88,8 @@ public final class PolicyLoss {
       if (!(dualClip == 0 || dualClip > 1) || Double.isInfinite(dualClip)) {
         throw new IllegalArgumentException("dualClip must be 0 (off) or finite and > 1, got " + dualClip);
       }
-      if (mismatch == null) {
-        throw new IllegalArgumentException("mismatch must not be null (use NONE)");
+      if (mismatch == null || gspoCorrection == null) {
+        throw new IllegalArgumentException("mismatch and gspoCorrection must not be null (use NONE, ROLLOUT_RATIO)");
       }
       if (!(mismatchLow >= 0 && mismatchLow <= mismatchHigh) || Double.isInfinite(mismatchHigh)) {
         throw new IllegalArgumentException("mismatch range must satisfy 0 ≤ mismatchLow ≤ mismatchHigh < ∞, got ["
@@ -61,22 +99,32 @@ public final class PolicyLoss {
 
     /** The same settings with clip range [1 − ε_lo, 1 + ε_hi]. */
     public Options withClip(double lo, double hi) {
-      return new Options(lo, hi, dualClip, gspo, mismatch, mismatchLow, mismatchHigh);
+      return new Options(lo, hi, dualClip, gspo, gspoCorrection, mismatch, mismatchLow, mismatchHigh);
     }
 
     /** The same settings with dual clip c (0 = off). */
     public Options withDualClip(double c) {
-      return new Options(epsLow, epsHigh, c, gspo, mismatch, mismatchLow, mismatchHigh);
+      return new Options(epsLow, epsHigh, c, gspo, gspoCorrection, mismatch, mismatchLow, mismatchHigh);
     }
 
     /** The same settings with GSPO on or off. */
     public Options withGspo(boolean on) {
-      return new Options(epsLow, epsHigh, dualClip, on, mismatch, mismatchLow, mismatchHigh);
+      return new Options(epsLow, epsHigh, dualClip, on, gspoCorrection, mismatch, mismatchLow, mismatchHigh);
+    }
+
+    /** The same settings with GSPO's way of meeting a mismatch correction. */
+    public Options withGspoCorrection(GspoCorrection c) {
+      return new Options(epsLow, epsHigh, dualClip, gspo, c, mismatch, mismatchLow, mismatchHigh);
+    }
+
+    /** Whether GSPO takes its ratio against lp_roll instead of weighting tokens (OpenRLHF's way). */
+    boolean gspoAgainstRollout() {
+      return gspo && mismatch != MismatchCorrection.NONE && gspoCorrection == GspoCorrection.ROLLOUT_RATIO;
     }
 
     /** The same settings with mismatch correction {@code kind} over [lo, hi]. */
     public Options withMismatch(MismatchCorrection kind, double lo, double hi) {
-      return new Options(epsLow, epsHigh, dualClip, gspo, kind, lo, hi);
+      return new Options(epsLow, epsHigh, dualClip, gspo, gspoCorrection, kind, lo, hi);
     }
   }
 
@@ -138,7 +186,7 @@ public final class PolicyLoss {
   }
 
   /**
-   * The importance ratio: per token, or with GSPO one per sequence broadcast over its tokens.
+   * The importance ratio against lp_old: per token, or with GSPO one per sequence broadcast over its tokens.
    *
    * @return [B, T] ρ with the graph of lp_θ
    */
@@ -150,9 +198,23 @@ public final class PolicyLoss {
     return Shapes.clamp(logRatio, -LOG_RATIO_CLAMP, LOG_RATIO_CLAMP).exp();
   }
 
+  /**
+   * The ratio the loss uses: {@link #ratio(Options, Tensor, Tensor, Tensor)} against lp_old, or with GSPO
+   * and a mismatch correction in {@code rollout_ratio} mode the sequence ratio against lp_roll.
+   *
+   * @return [B, T] ρ with the graph of lp_θ
+   */
+  public static Tensor ratio(Options o, Batch b) {
+    if (o.gspoAgainstRollout()) {
+      requireRollout(o, b);
+      return ratio(o, b.logProbs(), b.rolloutLogProbs(), b.actionMask());
+    }
+    return ratio(o, b.logProbs(), b.oldLogProbs(), b.actionMask());
+  }
+
   /** [B, T] w_t·ℓ_t, 0 outside the action mask. */
   public static Tensor perTokenLoss(Options o, Batch b) {
-    Tensor rho = ratio(o, b.logProbs(), b.oldLogProbs(), b.actionMask()); // [B, T]
+    Tensor rho = ratio(o, b); // [B, T]
     Tensor adv = RewardShaping.experience(b.advantages()).to(rho.scalar_type().intern()); // [B, T]
     Tensor surrogate = rho.mul(adv); // [B, T] ρA
     Tensor clipped = clippedRatio(o, rho).mul(adv); // [B, T] clip(ρ)A
@@ -162,15 +224,19 @@ public final class PolicyLoss {
       objective = torch.where(adv.lt(new Scalar(0.0)), floor, objective);
     }
     Tensor loss = objective.neg(); // [B, T] ℓ_t
-    if (o.mismatch() != MismatchCorrection.NONE) {
-      if (b.rolloutLogProbs() == null) {
-        throw new IllegalArgumentException("mismatch correction " + o.mismatch().optionName()
-            + " needs rolloutLogProbs (lp_roll from the rollout engine)");
-      }
+    if (o.mismatch() != MismatchCorrection.NONE && !o.gspoAgainstRollout()) {
+      requireRollout(o, b);
       loss = loss.mul(o.mismatch().weights(b.oldLogProbs(), b.rolloutLogProbs(), b.actionMask(),
           o.mismatchLow(), o.mismatchHigh()).to(loss.scalar_type().intern()));
     }
     return Shapes.masked(loss, b.actionMask());
+  }
+
+  private static void requireRollout(Options o, Batch b) {
+    if (b.rolloutLogProbs() == null) {
+      throw new IllegalArgumentException("mismatch correction " + o.mismatch().optionName()
+          + " needs rolloutLogProbs (lp_roll from the rollout engine)");
+    }
   }
 
   /** clip(ρ, 1 − ε_lo, 1 + ε_hi), [B, T] → [B, T]. */
@@ -179,7 +245,8 @@ public final class PolicyLoss {
   }
 
   private static Result result(Tensor loss, Tensor perToken, Options o, Batch b) {
-    Tensor rho = ratio(o, b.logProbs().detach(), b.oldLogProbs(), b.actionMask()); // [B, T]
+    Tensor rho = ratio(o, new Batch(b.logProbs().detach(), b.oldLogProbs(), b.advantages(), b.actionMask(),
+        b.rolloutLogProbs())); // [B, T]
     Tensor adv = RewardShaping.experience(b.advantages()).to(rho.scalar_type().intern()); // [B, T]
     Tensor clippedBelow = clippedRatio(o, rho).mul(adv).lt(rho.mul(adv)); // [B, T] bool
     double clipFraction = Shapes.maskedMean(clippedBelow, b.actionMask());

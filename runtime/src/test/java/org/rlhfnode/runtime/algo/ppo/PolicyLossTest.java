@@ -163,6 +163,45 @@ class PolicyLossTest {
   }
 
   @Test
+  void gspoWithMismatchCorrectionTakesTheSequenceRatioAgainstRolloutLogProbsByDefault() {
+    try (PointerScope s = new PointerScope()) {
+      // two sequences of 2 tokens; lp_θ = lp_old = 0, lp_roll = −ln 2, A = +1 (row 0) and −1 (row 1), ε = 0.2
+      float ln2 = (float) Math.log(2);
+      PolicyLoss.Batch b = new PolicyLoss.Batch(mat(2, 0, 0, 0, 0), mat(2, 0, 0, 0, 0), mat(2, 1, 1, -1, -1),
+          mat(2, 1, 1, 1, 1), mat(2, -ln2, -ln2, -ln2, -ln2));
+      PolicyLoss.Options gspo = PPO.withGspo(true).withMismatch(MismatchCorrection.TIS, 0.5, 5);
+      // OpenRLHF (rollout_ratio): ρ_i = exp(mean(0 − (−ln 2))) = 2, no weights.
+      // row 0: −min(2, 1.2) = −1.2; row 1: −min(−2, −1.2) = 2; sequence mean (−1.2 + 2)/2 = 0.4
+      PolicyLoss.Result openRlhf = PolicyLoss.compute(gspo, b);
+      assertArrayEquals(new float[] {-1.2f, -1.2f, 2f, 2f}, values(openRlhf.perTokenLoss()), 1e-5f);
+      assertEquals(0.4, openRlhf.value(), 1e-5);
+      assertEquals(0.5, openRlhf.clipFraction(), 0.0); // row 0's tokens: 1.2 < 2
+      // token_weights (§8.2 + §8.5): ρ_i = exp(mean(0 − 0)) = 1, ℓ = −A, w_t = clip(exp(0 − (−ln 2)), 0.5, 5) = 2
+      // row 0: −1·2 = −2; row 1: 1·2 = 2; mean 0
+      PolicyLoss.Result ours = PolicyLoss.compute(gspo.withGspoCorrection(PolicyLoss.GspoCorrection.TOKEN_WEIGHTS), b);
+      assertArrayEquals(new float[] {-2f, -2f, 2f, 2f}, values(ours.perTokenLoss()), 1e-5f);
+      assertEquals(0.0, ours.value(), 1e-6);
+      // without a mismatch correction both modes are plain GSPO against lp_old: ρ = 1, ℓ = −A, mean 0
+      assertArrayEquals(new float[] {-1f, -1f, 1f, 1f},
+          values(PolicyLoss.compute(PPO.withGspo(true), b).perTokenLoss()), 1e-6f);
+      assertEquals(PolicyLoss.GspoCorrection.TOKEN_WEIGHTS, PolicyLoss.GspoCorrection.fromName("token_weights"));
+      assertThrows(IllegalArgumentException.class, () -> PolicyLoss.GspoCorrection.fromName("tokens"));
+    }
+  }
+
+  @Test
+  void gspoRolloutRatioCarriesTheGradientOfThePolicyLogProbs() {
+    try (PointerScope s = new PointerScope()) {
+      // one sequence of 2 tokens, lp_θ = lp_roll = 0 (ρ = 1, inside the clip), A = 1:
+      // L = −exp(mean(lp_θ − lp_roll)) → ∂L/∂lp_θ[t] = −ρ·A/2 = −0.5 per token
+      Tensor lp = mat(1, 0, 0).requires_grad_(true);
+      PolicyLoss.Batch b = new PolicyLoss.Batch(lp, mat(1, 3, 3), mat(1, 1, 1), mat(1, 1, 1), mat(1, 0, 0));
+      PolicyLoss.compute(PPO.withGspo(true).withMismatch(MismatchCorrection.ICEPOP, 0.5, 5), b).loss().backward();
+      assertArrayEquals(new float[] {-0.5f, -0.5f}, values(lp.grad()), 1e-6f);
+    }
+  }
+
+  @Test
   void mismatchCorrectionWeightsTheLossPerToken() {
     try (PointerScope s = new PointerScope()) {
       // lp_θ = lp_old (ρ = 1), A = −1, so ℓ = 1 and w·ℓ = w; raw w = exp(lp_old − lp_roll) = 0.25, 1, 8
