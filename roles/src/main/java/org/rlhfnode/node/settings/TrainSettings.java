@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import org.rlhfnode.runtime.hub.HubModels;
 
@@ -20,7 +21,8 @@ import org.rlhfnode.runtime.hub.HubModels;
  * {@code reference.conf} defaults. A flag is either OpenRLHF's flat name
  * ({@code --micro_train_batch_size 4}) or the dotted path ({@code --train.micro_train_batch_size 4});
  * an unknown key, in a flag or in the file, is an error naming it. A list setting takes a comma list
- * or, as OpenRLHF's two-value flags, several values ({@code --eps_clip_low_high 0.2 0.28}).
+ * or, as OpenRLHF's two-value flags, several values ({@code --eps_clip_low_high 0.2 0.28}). OpenRLHF flags
+ * that have no effect on this runtime ({@link InformationalFlags}) are accepted with one log line each.
  */
 public final class TrainSettings {
   private static final String ROOT = "rlhf";
@@ -41,20 +43,18 @@ public final class TrainSettings {
     Config others = ConfigFactory.empty();
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
-      if (!arg.startsWith("--")) {
-        throw new IllegalArgumentException("unexpected argument '" + arg + "' (options look like --name value)");
-      }
-      String name = arg.substring(2);
-      String value = null;
-      int eq = name.indexOf('=');
-      if (eq >= 0) {
-        value = name.substring(eq + 1);
-        name = name.substring(0, eq);
-      }
+      Option option = Option.of(arg);
+      String name = option.name();
+      String value = option.value();
       if (name.equals("config")) {
         value = value != null ? value : next(args, ++i, arg);
         file = readFile(Path.of(value), defaults, flatToPath);
         others = otherSections(Path.of(value));
+        continue;
+      }
+      int used = informational(args, i, name, value);
+      if (used >= 0) {
+        i = used;
         continue;
       }
       String path = resolve(name, defaults, flatToPath);
@@ -72,6 +72,34 @@ public final class TrainSettings {
     }
     Config merged = ConfigFactory.parseMap(overrides, "command line").withFallback(file).withFallback(defaults).resolve();
     return new TrainSettings(merged, others);
+  }
+
+  /** One command-line option: {@code --name value} or {@code --name=value} (value null when not inline). */
+  private record Option(String name, String value) {
+    static Option of(String arg) {
+      if (!arg.startsWith("--")) {
+        throw new IllegalArgumentException("unexpected argument '" + arg + "' (options look like --name value)");
+      }
+      int eq = arg.indexOf('=');
+      return eq < 0 ? new Option(arg.substring(2), null) : new Option(arg.substring(2, eq), arg.substring(eq + 1));
+    }
+  }
+
+  /**
+   * Logs an OpenRLHF flag that has no effect here ({@link InformationalFlags}) and returns the index of the
+   * last argument it used (its value, if it takes one); -1 when {@code name} is not such a flag.
+   */
+  private static int informational(List<String> args, int i, String name, String value) {
+    Optional<InformationalFlags.Flag> flag = InformationalFlags.lookup(name.replace('-', '_'));
+    if (flag.isEmpty()) {
+      return -1;
+    }
+    String arg = args.get(i);
+    if (value == null && flag.get().takesValue()) {
+      next(args, ++i, arg);
+    }
+    InformationalFlags.log("--" + name, flag.get());
+    return i;
   }
 
   private static String next(List<String> args, int i, String flag) {
@@ -164,6 +192,11 @@ public final class TrainSettings {
     Config normalised = ConfigFactory.empty();
     for (Map.Entry<String, ConfigValue> e : rooted.entrySet()) {
       String path = defaults.hasPathOrNull(e.getKey()) ? e.getKey() : flatToPath.get(e.getKey());
+      Optional<InformationalFlags.Flag> informational = InformationalFlags.lookup(e.getKey());
+      if (path == null && informational.isPresent()) {
+        InformationalFlags.log(file + ": '" + e.getKey() + "'", informational.get());
+        continue;
+      }
       if (path == null && isWandb(e.getKey().substring(e.getKey().lastIndexOf('.') + 1))) {
         throw new IllegalArgumentException(file + ": " + wandbRefusal("'" + e.getKey() + "'"));
       }
@@ -294,7 +327,7 @@ public final class TrainSettings {
         sb.append("        ").append(about).append(System.lineSeparator());
       }
     }
-    return sb.toString();
+    return sb.append(InformationalFlags.describe()).toString();
   }
 
   private static Map<String, ConfigValue> asMap(Config c) {

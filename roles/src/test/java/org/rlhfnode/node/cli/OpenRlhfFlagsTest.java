@@ -1,0 +1,216 @@
+package org.rlhfnode.node.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+import org.rlhfnode.node.settings.InformationalFlags;
+import org.rlhfnode.node.settings.TrainSettings;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The table of OpenRLHF's flags in docs/cli.md says, for every flag, what rlhf-node does with it; each row is
+ * checked here against {@link TrainSettings#parse}, so the table cannot silently go stale.
+ */
+class OpenRlhfFlagsTest {
+  private static final Path CLI_MD = Path.of(System.getProperty("rlhf.repo")).resolve("docs/cli.md");
+  private static final String SECTION = "## OpenRLHF's flags";
+  private static final Pattern CODE = Pattern.compile("`([^`]+)`");
+  private static final Config DEFAULTS = ConfigFactory.defaultReference().getConfig("rlhf");
+
+  @TempDir
+  Path tmp;
+
+  /** One row: the OpenRLHF flag ({@code --name}), its status cell and note. */
+  record Row(String flag, String status, String note) {}
+
+  static List<Row> rows() throws Exception {
+    List<String> lines = Files.readAllLines(CLI_MD);
+    int start = lines.indexOf(SECTION);
+    assertTrue(start >= 0, "docs/cli.md has no section '" + SECTION + "'");
+    List<Row> rows = new ArrayList<>();
+    for (String line : lines.subList(start + 1, lines.size())) {
+      if (line.startsWith("## ")) {
+        break;
+      }
+      if (line.startsWith("| `--")) {
+        String[] cells = line.substring(1, line.length() - 1).split("\\|", -1);
+        assertEquals(4, cells.length, "four cells: " + line);
+        rows.add(new Row(firstCode(cells[0]), cells[2].strip(), cells[3].strip()));
+      }
+    }
+    return rows;
+  }
+
+  @TestFactory
+  Stream<DynamicTest> everyRowSaysWhatTheSettingsParserDoes() throws Exception {
+    List<Row> rows = rows();
+    assertTrue(rows.size() > 150, "the table lists OpenRLHF's flags, found " + rows.size());
+    return rows.stream().map(r -> DynamicTest.dynamicTest(r.flag() + ": " + r.status(), () -> check(r)));
+  }
+
+  private void check(Row r) {
+    String s = r.status();
+    if (s.startsWith("same")) {
+      String path = firstCode(s);
+      List<String> value = valueFor(path);
+      assertEquals(render(concat(List.of("--" + path), joined(value))), render(concat(List.of(r.flag()), value)),
+          r.flag() + " is the setting " + path);
+    } else if (s.startsWith("other name")) {
+      assertUnknown(r.flag());
+      List<String> ours = new ArrayList<>(Arrays.asList(firstCode(s).split(" ")));
+      if (ours.size() == 1) {
+        ours.addAll(valueFor(pathOf(ours.get(0))));
+      }
+      TrainSettings.parse(ours); // the equivalent is accepted
+    } else if (s.equals("no effect here")) {
+      InformationalFlags.Flag f = InformationalFlags.lookup(r.flag().substring(2)).orElseThrow(
+          () -> new AssertionError(r.flag() + " is not an informational flag"));
+      List<String> args = f.takesValue() ? List.of(r.flag(), "1", "--seed", "7") : List.of(r.flag(), "--seed", "7");
+      assertEquals(render(List.of("--seed", "7")), render(args), r.flag() + " changes no setting");
+    } else if (s.equals("refused")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> TrainSettings.parse(List.of(r.flag(), "x")));
+      assertTrue(e.getMessage().startsWith(r.flag() + ": ") && e.getMessage().contains("is not supported"),
+          e.getMessage());
+    } else if (s.equals("not supported yet")) {
+      assertUnknown(r.flag());
+    } else {
+      throw new AssertionError("unknown status '" + s + "' of " + r.flag());
+    }
+  }
+
+  @Test
+  void everyInformationalFlagIsInTheTableAsHavingNoEffect() throws Exception {
+    Set<String> documented = new TreeSet<>();
+    rows().stream().filter(r -> r.status().equals("no effect here")).forEach(r -> documented.add(r.flag().substring(2)));
+    assertEquals(new TreeSet<>(InformationalFlags.all().keySet()), documented);
+  }
+
+  @Test
+  void anInformationalFlagLogsOneLineSayingWhyAndTakesItsValue() {
+    List<ILoggingEvent> events = capture(() -> TrainSettings.parse(List.of("--zpg", "8", "--flash_attn",
+        "--seed", "3")));
+    assertEquals(2, events.size(), events.toString());
+    assertEquals(Level.WARN, events.get(0).getLevel());
+    assertTrue(events.get(0).getFormattedMessage().startsWith("--zpg has no effect here: "),
+        events.get(0).getFormattedMessage());
+    assertTrue(events.get(1).getFormattedMessage().startsWith("--flash_attn has no effect here: "),
+        events.get(1).getFormattedMessage());
+  }
+
+  @Test
+  void anInformationalKeyInTheConfigFileIsLoggedNotRefused() throws Exception {
+    Path file = tmp.resolve("run.conf");
+    Files.writeString(file, "rlhf { vllm_enable_sleep = true, train { seed = 5 } }\n");
+    List<ILoggingEvent> events = capture(() -> assertEquals(5,
+        TrainSettings.parse(List.of("--config", file.toString())).integer("train.seed")));
+    assertEquals(1, events.size(), events.toString());
+    assertTrue(events.get(0).getFormattedMessage().contains("'vllm_enable_sleep' has no effect here"),
+        events.get(0).getFormattedMessage());
+  }
+
+  @Test
+  void helpListsTheInformationalFlags() {
+    String help = TrainSettings.describe();
+    for (String name : InformationalFlags.all().keySet()) {
+      assertTrue(help.contains("--" + name + " "), name + " in --help");
+    }
+  }
+
+  private static List<ILoggingEvent> capture(Runnable action) {
+    Logger log = (Logger) LoggerFactory.getLogger(InformationalFlags.class);
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    Level before = log.getLevel();
+    log.setLevel(Level.INFO);
+    log.addAppender(appender);
+    try {
+      action.run();
+    } finally {
+      log.detachAppender(appender);
+      log.setLevel(before);
+    }
+    return appender.list;
+  }
+
+  private static void assertUnknown(String flag) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> TrainSettings.parse(List.of(flag, "1")));
+    assertTrue(e.getMessage().startsWith("unknown option " + flag + " "), e.getMessage());
+  }
+
+  /** The dotted path of one of our flags, flat ({@code --bf16}) or dotted ({@code --train.bf16}). */
+  private static String pathOf(String flag) {
+    String name = flag.substring(2);
+    if (DEFAULTS.hasPathOrNull(name)) {
+      return name;
+    }
+    for (String section : DEFAULTS.root().keySet()) {
+      if (DEFAULTS.hasPathOrNull(section + "." + name)) {
+        return section + "." + name;
+      }
+    }
+    throw new AssertionError(flag + " is no setting of reference.conf");
+  }
+
+  /** A value for the setting as a user writes it: bare for a switch, two values for a list. */
+  private static List<String> valueFor(String path) {
+    assertTrue(DEFAULTS.hasPathOrNull(path), path + " is a setting of reference.conf");
+    ConfigValueType type = DEFAULTS.getIsNull(path) ? ConfigValueType.STRING : DEFAULTS.getValue(path).valueType();
+    switch (type) {
+      case BOOLEAN:
+        return List.of();
+      case NUMBER:
+        return List.of("3");
+      case LIST:
+        return List.of("1", "2");
+      default:
+        return List.of("x");
+    }
+  }
+
+  /** The same value in the dotted form's spelling: a switch as {@code true}, a list as a comma list. */
+  private static List<String> joined(List<String> value) {
+    return value.isEmpty() ? List.of("true") : List.of(String.join(",", value));
+  }
+
+  private static String render(List<String> args) {
+    return TrainSettings.parse(args).render();
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> out = new ArrayList<>(a);
+    out.addAll(b);
+    return out;
+  }
+
+  private static String firstCode(String cell) {
+    Matcher m = CODE.matcher(cell);
+    if (!m.find()) {
+      throw new AssertionError("no `code` in '" + cell + "'");
+    }
+    return m.group(1);
+  }
+}
