@@ -28,10 +28,17 @@ public final class TrainSettings {
   private static final String ROOT = "rlhf";
   private final Config config; // the resolved rlhf subtree
   private final Config otherSections; // what the --config file holds beside rlhf { } (e.g. pekko { })
+  private final java.util.Set<String> given; // the dotted keys a flag or the --config file set
 
-  private TrainSettings(Config config, Config otherSections) {
+  private TrainSettings(Config config, Config otherSections, java.util.Set<String> given) {
     this.config = config;
     this.otherSections = otherSections;
+    this.given = java.util.Set.copyOf(given);
+  }
+
+  /** Whether {@code path} was set by a flag or the {@code --config} file (not left at its default). */
+  public boolean given(String path) {
+    return given.contains(path);
   }
 
   /** Parses the arguments that follow {@code train <algo>}. */
@@ -71,7 +78,9 @@ public final class TrainSettings {
       overrides.put(path, typed(path, value, defaults));
     }
     Config merged = ConfigFactory.parseMap(overrides, "command line").withFallback(file).withFallback(defaults).resolve();
-    return new TrainSettings(merged, others);
+    java.util.Set<String> given = new java.util.TreeSet<>(overrides.keySet());
+    file.entrySet().forEach(e -> given.add(e.getKey()));
+    return new TrainSettings(merged, others, given);
   }
 
   /** One command-line option: {@code --name value} or {@code --name=value} (value null when not inline). */

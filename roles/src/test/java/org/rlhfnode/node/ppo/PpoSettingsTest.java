@@ -24,6 +24,23 @@ class PpoSettingsTest {
   Path tmp;
 
   @Test
+  void settingsPpoDoesNotUseAreRefusedNamingThemEvenAtTheirDefault() throws Exception {
+    for (String[] flag : List.of(new String[] {"--lora_rank", "8"}, new String[] {"--lr_warmup_ratio", "0.03"},
+        new String[] {"--lr_scheduler", "cosine_with_min_lr"}, new String[] {"--max_len", "64"},
+        new String[] {"--learning_rate", "1e-5"}, new String[] {"--dataset", "x.jsonl"})) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PpoTestSettings.of(tmp, flag));
+      assertTrue(e.getMessage().startsWith(flag[0] + " (") && e.getMessage().contains("a PPO run does not use"),
+          e.getMessage());
+    }
+    Path conf = tmp.resolve("run.conf");
+    Files.writeString(conf, "rlhf.lora.lora_alpha = 32\n");
+    IllegalArgumentException fromFile = assertThrows(IllegalArgumentException.class,
+        () -> PpoTestSettings.of(tmp, "--config", conf.toString()));
+    assertTrue(fromFile.getMessage().startsWith("--lora_alpha (lora.lora_alpha)"), fromFile.getMessage());
+    assertEquals(1e-3, PpoTestSettings.of(tmp).update().actorLr(), 0.0, "left at their defaults they are no error");
+  }
+
+  @Test
   void checkpointsGoUnderTheSavePathUnlessCkptPathSaysOtherwise() {
     PpoSettings s = PpoTestSettings.of(tmp.resolve("save"));
     assertEquals(tmp.resolve("save").resolve("checkpoints"), s.resilience().ckptPath());
