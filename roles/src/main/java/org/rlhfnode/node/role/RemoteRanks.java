@@ -79,10 +79,6 @@ final class RemoteRanks {
     return false;
   }
 
-  long epoch() {
-    return epoch;
-  }
-
   /**
    * Sends {@code inputs} (tensor messages the task names) and then the task to every other node; the
    * future completes when all have done their share, or fails with {@link NodeFailed} or {@link PeerLost}.

@@ -233,22 +233,13 @@ final class ZeroTensors implements SavedTensors {
 
   @Override
   public void close() {
-    RuntimeException failure = null;
+    List<SafetensorsFile> open = new java.util.ArrayList<>();
     for (RankFile f : files) {
-      try {
-        if (f != null) {
-          f.file().close();
-        }
-      } catch (RuntimeException e) {
-        if (failure == null) {
-          failure = e;
-        } else {
-          failure.addSuppressed(e);
-        }
+      if (f != null) {
+        open.add(f.file());
       }
     }
-    if (failure != null) {
-      throw failure;
-    }
+    SafetensorsFile.closeAll(open);
   }
+
 }

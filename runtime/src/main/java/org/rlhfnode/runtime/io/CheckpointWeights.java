@@ -187,22 +187,9 @@ public final class CheckpointWeights implements AutoCloseable {
   /** Closes every file; buffers already returned stay readable. */
   @Override
   public void close() {
-    RuntimeException failure = null;
-    for (SafetensorsFile f : files) {
-      try {
-        f.close();
-      } catch (RuntimeException e) {
-        if (failure == null) {
-          failure = e;
-        } else {
-          failure.addSuppressed(e);
-        }
-      }
-    }
-    if (failure != null) {
-      throw failure;
-    }
+    SafetensorsFile.closeAll(files);
   }
+
 
   @Override
   public String toString() {

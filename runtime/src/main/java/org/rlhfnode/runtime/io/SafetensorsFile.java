@@ -71,6 +71,30 @@ public final class SafetensorsFile implements AutoCloseable {
     }
   }
 
+  /**
+   * Closes every file of {@code files} (null entries skipped), even when one fails; the first failure is
+   * thrown with the later ones suppressed.
+   */
+  public static void closeAll(Iterable<SafetensorsFile> files) {
+    RuntimeException failure = null;
+    for (SafetensorsFile f : files) {
+      try {
+        if (f != null) {
+          f.close();
+        }
+      } catch (RuntimeException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
   private static void closeQuietly(FileChannel ch, Exception primary) {
     if (ch != null) {
       try {

@@ -100,12 +100,15 @@ public final class RankGroup {
         throw new RankFailedException(e.getMessage(), e);
       }
     }
-    try (GlooGroup.Host host = GlooGroup.Host.listen("127.0.0.1", 0, timeout)) {
-      return runThreads(Span.lead(host, ranks), ranks, cudaDevices, timeout, name, body);
-    }
+    // runThreads closes the store once the ranks have ended
+    return runThreads(Span.lead(GlooGroup.Host.listen("127.0.0.1", 0, timeout), ranks), ranks, cudaDevices, timeout,
+        name, body);
   }
 
-  /** Local rank i runs as global rank {@code span.firstRank() + i}. */
+  /**
+   * Local rank i runs as global rank {@code span.firstRank() + i}; the span's store, when this process
+   * hosts it, is closed once the ranks have ended.
+   */
   private static <T> List<T> runThreads(Span span, int ranks, List<Integer> cudaDevices, Duration timeout, String name,
       Body<T> body) {
     AtomicReferenceArray<Object> results = new AtomicReferenceArray<>(ranks);
