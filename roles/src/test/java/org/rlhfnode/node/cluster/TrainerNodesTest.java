@@ -59,7 +59,10 @@ class TrainerNodesTest {
     String lead = Files.readString(logs.resolve("t1.log"));
     String follower = Files.readString(logs.resolve("t2.log"));
     assertTrue(lead.contains("this node leads the trainer over 2 nodes"), "t1 led");
-    assertTrue(lead.contains("the trainer's group over several nodes failed"), "t1 saw the follower go");
+    // the lead learns of the follower's loss by whichever comes first: a collective of the step in flight
+    // failing, or the receptionist's listing losing the follower's rank host while the trainer is between steps
+    assertTrue(lead.contains("the trainer's group over several nodes failed")
+        || lead.contains("a node of the trainer's group is gone"), "t1 saw the follower go");
     assertTrue(follower.contains("the lead trainer") && follower.contains("is gone"), "t2 saw the lead go");
   }
 }
