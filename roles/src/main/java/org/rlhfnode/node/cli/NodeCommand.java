@@ -40,7 +40,7 @@ public final class NodeCommand implements Callable<Integer> {
     int defaultPort = roles.equals(List.of("all")) && seedAddresses.isEmpty() ? 0 : NodeAddress.DEFAULT_PORT;
     NodeAddress self = NodeAddress.self(host == null ? NodeAddress.DEFAULT_HOST : host,
         port == null ? defaultPort : port);
-    return PpoNode.run(roles, self, seedAddresses, TrainSettings.parse(settings));
+    return PpoNode.run(roles, self, seedAddresses, TrainSettings.parse(settings, "node"));
   }
 
   /** Whether {@code args} ask for node mode: a {@code --role} option before any subcommand. */

@@ -94,7 +94,7 @@ public final class PlanCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    TrainSettings s = TrainSettings.parse(settings);
+    TrainSettings s = TrainSettings.parse(settings, "plan");
     MemoryPlan.Options options = options(s);
     Map<Role, List<ModelSize>> models = models(s);
     Map<Role, DeviceGroup> groups = groups(s, models.keySet());

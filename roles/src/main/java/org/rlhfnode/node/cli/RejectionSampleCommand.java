@@ -45,7 +45,7 @@ final class RejectionSampleCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    TrainSettings s = TrainSettings.parse(args);
+    TrainSettings s = TrainSettings.parse(args, "rejection-sample");
     org.rlhfnode.runtime.tensor.CpuThreads.configure(s.integer("model.threads"));
     DeviceSpec device = DeviceSpec.parse(s.string("model.device"));
     Path policyDir = s.model("model.pretrain");

@@ -22,10 +22,13 @@ import org.rlhfnode.runtime.hub.HubModels;
  * ({@code --micro_train_batch_size 4}) or the dotted path ({@code --train.micro_train_batch_size 4});
  * an unknown key, in a flag or in the file, is an error naming it. A list setting takes a comma list
  * or, as OpenRLHF's two-value flags, several values ({@code --eps_clip_low_high 0.2 0.28}). OpenRLHF flags
- * that have no effect on this runtime ({@link InformationalFlags}) are accepted with one log line each.
+ * that have no effect on this runtime ({@link InformationalFlags}) are accepted with one log line each, and
+ * OpenRLHF's spellings of settings named otherwise here ({@link OpenRlhfAliases}) stand for those settings.
  */
 public final class TrainSettings {
   private static final String ROOT = "rlhf";
+  /** String settings that take several values, as OpenRLHF's {@code nargs="*"}: kept as a comma list. */
+  private static final java.util.Set<String> SEVERAL_VALUES = java.util.Set.of("lora.target_modules");
   private final Config config; // the resolved rlhf subtree
   private final Config otherSections; // what the --config file holds beside rlhf { } (e.g. pekko { })
   private final java.util.Set<String> given; // the dotted keys a flag or the --config file set
@@ -41,11 +44,22 @@ public final class TrainSettings {
     return given.contains(path);
   }
 
-  /** Parses the arguments that follow {@code train <algo>}. */
+  /** Parses run settings for any command: every {@link OpenRlhfAliases alias} is accepted. */
   public static TrainSettings parse(List<String> args) {
+    return parse(args, null);
+  }
+
+  /**
+   * Parses the settings of {@code command} ({@code "train sft"} ... {@code "train ppo"}, {@code "node"},
+   * {@code "plan"}, {@code "rejection-sample"}): the arguments that follow it. An OpenRLHF alias of a setting
+   * that command does not have is an unknown option.
+   */
+  public static TrainSettings parse(List<String> args, String command) {
     Config defaults = ConfigFactory.defaultReference().getConfig(ROOT);
     Map<String, String> flatToPath = flatNames(defaults);
     Map<String, Object> overrides = new LinkedHashMap<>();
+    Map<String, String> spelled = new java.util.HashMap<>(); // path → the flag that set it, as written
+    Map<String, List<String>> aliases = new LinkedHashMap<>(); // OpenRLHF alias → its values
     Config file = ConfigFactory.empty();
     Config others = ConfigFactory.empty();
     for (int i = 0; i < args.size(); i++) {
@@ -60,23 +74,28 @@ public final class TrainSettings {
         continue;
       }
       int used = informational(args, i, name, value);
+      if (used < 0) {
+        used = OpenRlhfAliases.read(args, i, name, value, command, aliases);
+      }
       if (used >= 0) {
         i = used;
         continue;
       }
       String path = resolve(name, defaults, flatToPath);
       boolean isBool = typeOf(defaults, path) == ConfigValueType.BOOLEAN;
+      boolean bare = value == null && (i + 1 >= args.size() || args.get(i + 1).startsWith("--"));
       if (value == null) {
-        boolean bare = i + 1 >= args.size() || args.get(i + 1).startsWith("--");
         value = isBool && bare ? "true" : next(args, ++i, arg);
         // a list takes every value up to the next flag, as OpenRLHF's nargs: --eps_clip_low_high 0.2 0.28
-        while (typeOf(defaults, path) == ConfigValueType.LIST && i + 1 < args.size()
-            && !args.get(i + 1).startsWith("--")) {
+        while ((typeOf(defaults, path) == ConfigValueType.LIST || SEVERAL_VALUES.contains(path))
+            && i + 1 < args.size() && !args.get(i + 1).startsWith("--")) {
           value += "," + args.get(++i);
         }
       }
       overrides.put(path, typed(path, value, defaults));
+      spelled.put(path, "--" + name + (isBool && bare ? "" : " " + value));
     }
+    OpenRlhfAliases.apply(aliases, overrides, spelled, file, (path, raw) -> typed(path, raw, defaults));
     Config merged = ConfigFactory.parseMap(overrides, "command line").withFallback(file).withFallback(defaults).resolve();
     java.util.Set<String> given = new java.util.TreeSet<>(overrides.keySet());
     file.entrySet().forEach(e -> given.add(e.getKey()));
@@ -336,7 +355,7 @@ public final class TrainSettings {
         sb.append("        ").append(about).append(System.lineSeparator());
       }
     }
-    return sb.append(InformationalFlags.describe()).toString();
+    return sb.append(InformationalFlags.describe()).append(OpenRlhfAliases.describe()).toString();
   }
 
   private static Map<String, ConfigValue> asMap(Config c) {

@@ -5,16 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -26,8 +23,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 import org.rlhfnode.node.settings.InformationalFlags;
+import org.rlhfnode.node.settings.LogCapture;
+import org.rlhfnode.node.settings.OpenRlhfAliases;
 import org.rlhfnode.node.settings.TrainSettings;
-import org.slf4j.LoggerFactory;
 
 /**
  * The table of OpenRLHF's flags in docs/cli.md says, for every flag, what rlhf-node does with it; each row is
@@ -42,8 +40,8 @@ class OpenRlhfFlagsTest {
   @TempDir
   Path tmp;
 
-  /** One row: the OpenRLHF flag ({@code --name}), its status cell and note. */
-  record Row(String flag, String status, String note) {}
+  /** One row: the OpenRLHF flag ({@code --name}), the scripts that have it, its status cell and note. */
+  record Row(String flag, String scripts, String status, String note) {}
 
   static List<Row> rows() throws Exception {
     List<String> lines = Files.readAllLines(CLI_MD);
@@ -57,7 +55,7 @@ class OpenRlhfFlagsTest {
       if (line.startsWith("| `--")) {
         String[] cells = line.substring(1, line.length() - 1).split("\\|", -1);
         assertEquals(4, cells.length, "four cells: " + line);
-        rows.add(new Row(firstCode(cells[0]), cells[2].strip(), cells[3].strip()));
+        rows.add(new Row(firstCode(cells[0]), cells[1].strip(), cells[2].strip(), cells[3].strip()));
       }
     }
     return rows;
@@ -77,13 +75,8 @@ class OpenRlhfFlagsTest {
       List<String> value = valueFor(path);
       assertEquals(render(concat(List.of("--" + path), joined(value))), render(concat(List.of(r.flag()), value)),
           r.flag() + " is the setting " + path);
-    } else if (s.startsWith("other name")) {
-      assertUnknown(r.flag());
-      List<String> ours = new ArrayList<>(Arrays.asList(firstCode(s).split(" ")));
-      if (ours.size() == 1) {
-        ours.addAll(valueFor(pathOf(ours.get(0))));
-      }
-      TrainSettings.parse(ours); // the equivalent is accepted
+    } else if (s.startsWith("alias")) {
+      checkAlias(r);
     } else if (s.equals("no effect here")) {
       InformationalFlags.Flag f = InformationalFlags.lookup(r.flag().substring(2)).orElseThrow(
           () -> new AssertionError(r.flag() + " is not an informational flag"));
@@ -99,6 +92,77 @@ class OpenRlhfFlagsTest {
     } else {
       throw new AssertionError("unknown status '" + s + "' of " + r.flag());
     }
+  }
+
+  /** Every command that parses run settings, as {@link TrainSettings#parse(List, String)} names it. */
+  private static final List<String> COMMANDS = List.of("train sft", "train rm", "train dpo", "train kto",
+      "train csft", "train ppo", "node", "plan", "rejection-sample");
+
+  /**
+   * An alias row's OpenRLHF command line and ours parse to the same settings, which differ from the defaults,
+   * for every command that has the setting (at least those of the OpenRLHF scripts with the flag); for the
+   * other commands the alias is an unknown option.
+   */
+  private static void checkAlias(Row r) {
+    List<String> codes = codes(r.status());
+    assertEquals(2, codes.size(), "alias: `OpenRLHF's args` = `ours`, got " + r.status());
+    List<String> openRlhf = List.of(codes.get(0).split(" "));
+    List<String> ours = List.of(codes.get(1).split(" "));
+    assertTrue(openRlhf.contains(r.flag()), r.flag() + " in " + openRlhf);
+    OpenRlhfAliases.Alias alias = OpenRlhfAliases.lookup(r.flag().substring(2)).orElseThrow(
+        () -> new AssertionError(r.flag() + " is no alias"));
+    assertTrue(!render(ours).equals(render(List.of())), ours + " changes a setting");
+    assertEquals(render(ours), render(openRlhf), String.join(" ", openRlhf) + " is " + String.join(" ", ours));
+    for (String command : commands(r.scripts())) {
+      assertTrue(alias.acceptedBy(command), r.flag() + " for " + command);
+    }
+    for (String command : COMMANDS) {
+      if (alias.acceptedBy(command)) {
+        assertEquals(TrainSettings.parse(ours, command).render(), TrainSettings.parse(openRlhf, command).render(),
+            String.join(" ", openRlhf) + " is " + String.join(" ", ours) + " for " + command);
+      } else {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> TrainSettings.parse(openRlhf, command));
+        assertTrue(e.getMessage().startsWith("unknown option " + openRlhf.get(0) + " for " + command + ": "),
+            e.getMessage());
+      }
+    }
+  }
+
+  /** Our commands that run OpenRLHF's scripts of the {@code scripts} cell ({@code all}: the five). */
+  private static List<String> commands(String scripts) {
+    List<String> out = new ArrayList<>();
+    List<String> names = scripts.equals("all") ? List.of("sft", "rm", "dpo", "kto", "ppo") : List.of(scripts.split(" "));
+    for (String script : names) {
+      out.add("train " + script);
+      if (script.equals("ppo")) {
+        out.add("node");
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void eachCommandNamesItselfSoAnAliasOfASettingItLacksIsAnUnknownOption() {
+    assertUnknownFor("train sft", CliTest.run("train", "sft", "--async_train"));
+    assertUnknownFor("train ppo", CliTest.run("train", "ppo", "--train_split", "test"));
+    assertUnknownFor("node", CliTest.run("--role", "all", "--train_split", "test"));
+    assertUnknownFor("plan", CliTest.run("plan", "--train_split", "test"));
+    assertUnknownFor("rejection-sample", CliTest.run("rejection-sample", "--vllm_sync_backend", "gloo"));
+  }
+
+  private static void assertUnknownFor(String command, CliTest.Run run) {
+    assertEquals(2, run.code(), run.err());
+    assertTrue(run.err().startsWith("error: unknown option --") && run.err().contains(" for " + command + ": "),
+        run.err());
+    assertEquals(1, run.err().strip().lines().count(), run.err());
+  }
+
+  @Test
+  void everyAliasIsInTheTable() throws Exception {
+    Set<String> documented = new TreeSet<>();
+    rows().stream().filter(r -> r.status().startsWith("alias")).forEach(r -> documented.add(r.flag().substring(2)));
+    assertEquals(new TreeSet<>(OpenRlhfAliases.all().keySet()), documented);
   }
 
   @Test
@@ -140,39 +204,13 @@ class OpenRlhfFlagsTest {
   }
 
   private static List<ILoggingEvent> capture(Runnable action) {
-    Logger log = (Logger) LoggerFactory.getLogger(InformationalFlags.class);
-    ListAppender<ILoggingEvent> appender = new ListAppender<>();
-    appender.start();
-    Level before = log.getLevel();
-    log.setLevel(Level.INFO);
-    log.addAppender(appender);
-    try {
-      action.run();
-    } finally {
-      log.detachAppender(appender);
-      log.setLevel(before);
-    }
-    return appender.list;
+    return LogCapture.of(InformationalFlags.class, action);
   }
 
   private static void assertUnknown(String flag) {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> TrainSettings.parse(List.of(flag, "1")));
     assertTrue(e.getMessage().startsWith("unknown option " + flag + " "), e.getMessage());
-  }
-
-  /** The dotted path of one of our flags, flat ({@code --bf16}) or dotted ({@code --train.bf16}). */
-  private static String pathOf(String flag) {
-    String name = flag.substring(2);
-    if (DEFAULTS.hasPathOrNull(name)) {
-      return name;
-    }
-    for (String section : DEFAULTS.root().keySet()) {
-      if (DEFAULTS.hasPathOrNull(section + "." + name)) {
-        return section + "." + name;
-      }
-    }
-    throw new AssertionError(flag + " is no setting of reference.conf");
   }
 
   /** A value for the setting as a user writes it: bare for a switch, two values for a list. */
@@ -203,6 +241,15 @@ class OpenRlhfFlagsTest {
   private static List<String> concat(List<String> a, List<String> b) {
     List<String> out = new ArrayList<>(a);
     out.addAll(b);
+    return out;
+  }
+
+  private static List<String> codes(String cell) {
+    List<String> out = new ArrayList<>();
+    Matcher m = CODE.matcher(cell);
+    while (m.find()) {
+      out.add(m.group(1));
+    }
     return out;
   }
 

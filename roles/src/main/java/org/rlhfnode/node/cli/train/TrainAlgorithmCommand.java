@@ -8,6 +8,7 @@ import org.rlhfnode.node.settings.TrainSettings;
 import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.transport.RankGroup;
+import picocli.CommandLine.Command;
 import picocli.CommandLine.Unmatched;
 
 /**
@@ -23,7 +24,7 @@ abstract class TrainAlgorithmCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    TrainSettings settings = TrainSettings.parse(args);
+    TrainSettings settings = TrainSettings.parse(args, "train " + getClass().getAnnotation(Command.class).name());
     if (!dataParallel()) {
       return run(settings, Collectives.single());
     }
