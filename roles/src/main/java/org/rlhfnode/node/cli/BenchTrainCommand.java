@@ -1,5 +1,6 @@
 package org.rlhfnode.node.cli;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -18,7 +19,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code bench train}: SFT steps on random tokens (every token a target), timed in phases — Java-side
- * batch preparation, forward + loss, backward, clipping + AdamW — and the per-call cost of crossing
+ * batch preparation, forward + loss, backward, clipping + AdamW — unpacked and, with
+ * {@code --packing_samples} on rows of random length ({@code --min-len}), packed; and the per-call cost of crossing
  * into libtorch, so the Java share of a step can be stated. Best of {@code --steps} after a warm-up.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, description = "SFT training-step throughput.")
@@ -36,6 +38,12 @@ final class BenchTrainCommand implements Callable<Integer> {
   List<Integer> stages;
   @Option(names = "--gradient_checkpointing", description = "Recompute each layer in backward (always on at stage 3).")
   boolean gradientCheckpointing;
+  @Option(names = "--min-len", description = "Each row's length is drawn uniformly from [min-len, seq-len] (right "
+      + "padding); default seq-len (no padding).")
+  Integer minLen;
+  @Option(names = "--packing_samples", description = "Also time the same batches packed (only real tokens through "
+      + "the layers) and report the padding skipped.")
+  boolean packing;
 
   @Override
   public Integer call() {
@@ -50,41 +58,64 @@ final class BenchTrainCommand implements Callable<Integer> {
       BenchParallelTrain.run(modelOptions, ranks, stages, gradientCheckpointing, microBatch, seqLen, steps, seed);
       return 0;
     }
+    int shortest = minLen == null ? seqLen : minLen;
+    if (shortest < 2 || shortest > seqLen) {
+      throw new IllegalArgumentException("--min-len must be in [2, --seq-len], got " + shortest);
+    }
     try (CausalLm model = modelOptions.load()) {
       model.parameters().values().forEach(t -> t.requires_grad_(true));
       SftObjective objective = new SftObjective(model);
       try (AdamW adam = new AdamW(model.parameters(), AdamW.Options.DEFAULTS)) {
-        System.out.printf("model %s, %d params, %s, threads %d, micro-batch %d x %d tokens%n", modelOptions.model,
-            model.config().parameterCount(), model.dtype(), torch.get_num_threads(), microBatch, seqLen);
-        double[] best = null;
-        for (int s = 0; s <= steps; s++) {
-          double[] t = step(objective, model, adam, new SplittableRandom(seed + s));
-          best = s == 0 ? null : best == null || t[4] < best[4] ? t : best; // step 0 warms up
+        System.out.printf("model %s, %d params, %s, threads %d, micro-batch %d x %d tokens (rows of %d..%d)%n",
+            modelOptions.model, model.config().parameterCount(), model.dtype(), torch.get_num_threads(), microBatch,
+            seqLen, shortest, seqLen);
+        for (boolean packed : packing ? new boolean[] {false, true} : new boolean[] {false}) {
+          model.setPacking(packed);
+          double[] best = null;
+          long tokens = 0;
+          for (int s = 0; s <= steps; s++) {
+            double[] t = step(objective, model, adam, shortest, new SplittableRandom(seed + s));
+            tokens = (long) t[5];
+            best = s == 0 ? null : best == null || t[4] < best[4] ? t : best; // step 0 warms up
+          }
+          String label = packing ? (packed ? "packed:   " : "unpacked: ") : "";
+          System.out.printf("%sstep %.2f s = batch prep %.4f s + forward %.2f s + backward %.2f s + optimizer %.2f s%n",
+              label, best[4], best[0], best[1], best[2], best[3]);
+          System.out.printf("%sthroughput %.1f real tokens/s (%.1f%% of the batch's slots are padding); Java-side "
+              + "batch prep %.3f%% of the step%n", label, tokens / best[4],
+              100.0 * (microBatch * seqLen - tokens) / (microBatch * seqLen), 100 * best[0] / best[4]);
         }
-        double tokens = (double) microBatch * seqLen;
-        double jni = jniCallMicros();
-        System.out.printf("step %.2f s = batch prep %.4f s + forward %.2f s + backward %.2f s + optimizer %.2f s%n",
-            best[4], best[0], best[1], best[2], best[3]);
-        System.out.printf("throughput %.1f tokens/s; Java-side batch prep %.3f%% of the step; "
-            + "one libtorch call from Java costs %.2f us%n", tokens / best[4], 100 * best[0] / best[4], jni);
+        if (packing) {
+          System.out.println(model.packingTally().describe());
+        }
+        System.out.printf("one libtorch call from Java costs %.2f us%n", jniCallMicros());
       }
     }
     return 0;
   }
 
-  /** Returns {prep, forward, backward, optimizer, total} seconds. */
-  private double[] step(Objective<Batch> objective, CausalLm model, AdamW adam, SplittableRandom rnd) {
-    int vocab = model.config().vocabSize();
-    long t0 = System.nanoTime();
+  /** Random tokens, each row {@code [shortest, seq-len]} long and right-padded, every next token a target. */
+  private Batch batch(int vocab, int shortest, SplittableRandom rnd) {
     long[] ids = new long[microBatch * seqLen];
     long[] att = new long[ids.length];
     long[] mask = new long[microBatch * (seqLen - 1)];
-    for (int i = 0; i < ids.length; i++) {
-      ids[i] = rnd.nextInt(3, vocab);
-      att[i] = 1;
+    for (int b = 0; b < microBatch; b++) {
+      int len = shortest + rnd.nextInt(seqLen - shortest + 1);
+      for (int t = 0; t < seqLen; t++) {
+        ids[b * seqLen + t] = t < len ? rnd.nextInt(3, vocab) : 0;
+        att[b * seqLen + t] = t < len ? 1 : 0;
+        if (t + 1 < len) {
+          mask[b * (seqLen - 1) + t] = 1;
+        }
+      }
     }
-    java.util.Arrays.fill(mask, 1L);
-    Batch batch = new Batch(microBatch, seqLen, ids, att, mask);
+    return new Batch(microBatch, seqLen, ids, att, mask);
+  }
+
+  /** Returns {prep, forward, backward, optimizer, total} seconds and the batch's real tokens. */
+  private double[] step(Objective<Batch> objective, CausalLm model, AdamW adam, int shortest, SplittableRandom rnd) {
+    long t0 = System.nanoTime();
+    Batch batch = batch(model.config().vocabSize(), shortest, rnd);
     long t1 = System.nanoTime();
     long t2;
     long t3;
@@ -100,7 +131,8 @@ final class BenchTrainCommand implements Callable<Integer> {
       adam.zeroGrad();
     }
     long t4 = System.nanoTime();
-    return new double[] {(t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t4 - t3) / 1e9, (t4 - t0) / 1e9};
+    return new double[] {(t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t4 - t3) / 1e9, (t4 - t0) / 1e9,
+        Arrays.stream(batch.attentionMask()).sum()};
   }
 
   /** Mean cost of one trivial libtorch call (JNI transition + dispatch), in microseconds. */

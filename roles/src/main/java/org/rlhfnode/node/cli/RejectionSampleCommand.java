@@ -67,6 +67,7 @@ final class RejectionSampleCommand implements Callable<Integer> {
         for (Path dir : rewardDirs) {
           CausalLm rm = ModelLoader.load(dir, device, ScalarType.Float);
           rms.add(rm);
+          rm.setPacking(s.bool("train.packing_samples")); // scoring forwards skip the padding
           scorers.add(RewardScorer.forModelDir(rm, dir, s.integer("rollout.micro_rollout_batch_size")));
         }
         SamplingParams params = params(s);

@@ -67,7 +67,8 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
    */
   public record Scale(List<DeviceSpec> actorRanks, List<DeviceSpec> criticRanks, int actorNodes, int criticNodes,
       int zeroStage,
-      boolean gradientCheckpointing, int rolloutTensorParallel, int referenceRanks, int rewardRanks) {}
+      boolean gradientCheckpointing, int rolloutTensorParallel, int referenceRanks, int rewardRanks,
+      boolean packingSamples) {}
 
   /**
    * The models of the run.

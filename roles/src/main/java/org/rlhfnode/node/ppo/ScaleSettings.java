@@ -7,7 +7,7 @@ import org.rlhfnode.runtime.tensor.DeviceSpec;
 /**
  * Reads {@link PpoSettings.Scale}: the trainers' ranks ({@code placement.*_num_gpus_per_node} devices
  * of the role's group, or CPU threads, on each of {@code placement.*_num_nodes} nodes), {@code --zero_stage}, {@code --gradient_checkpointing},
- * {@code --adam_offload}, and the tensor-parallel degrees of the inference roles.
+ * {@code --adam_offload}, {@code --packing_samples}, and the tensor-parallel degrees of the inference roles.
  */
 final class ScaleSettings {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ScaleSettings.class);
@@ -36,7 +36,7 @@ final class ScaleSettings {
     return new PpoSettings.Scale(ranks(s, "actor"), ranks(s, "critic"), nodes(s, "actor"), nodes(s, "critic"), stage,
         s.bool("train.gradient_checkpointing"),
         PpoSettings.positive(s, "placement.vllm_tensor_parallel_size"), inferenceRanks(s, "ref"),
-        inferenceRanks(s, "reward"));
+        inferenceRanks(s, "reward"), s.bool("train.packing_samples"));
   }
 
   /** {@code --<role>_num_nodes}: CPU ranks only over several nodes in this version. */

@@ -79,6 +79,7 @@ final class LearnerRank implements AutoCloseable {
       if (!policy) {
         model = RewardHead.ensure(model, s.run().seed());
       }
+      model.setPacking(s.scale().packingSamples());
       return new LearnerRank(policy, s, c, model, dir);
     } catch (RuntimeException e) {
       model.close();

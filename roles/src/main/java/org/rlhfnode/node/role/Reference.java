@@ -36,8 +36,9 @@ public final class Reference implements ScoringRole.Scoring {
   }
 
   private static Reference load(PpoSettings s, TensorParallel tp) {
-    return new Reference(ModelLoader.load(s.models().refPretrain(), s.devices().reference(), s.models().dtype(), tp),
-        s.experience().temperature(), s.experience().microRolloutBatchSize());
+    CausalLm model = ModelLoader.load(s.models().refPretrain(), s.devices().reference(), s.models().dtype(), tp);
+    model.setPacking(s.scale().packingSamples());
+    return new Reference(model, s.experience().temperature(), s.experience().microRolloutBatchSize());
   }
 
   @Override

@@ -88,6 +88,7 @@ public final class Reward implements ScoringRole.Scoring {
       for (Path dir : s.models().rewardPretrain()) {
         CausalLm rm = ModelLoader.load(dir, s.devices().reward(), s.models().dtype(), tp);
         models.add(rm);
+        rm.setPacking(s.scale().packingSamples());
         int micro = s.experience().microRolloutBatchSize();
         scorers.add(s.models().normalizeReward() ? RewardScorer.forModelDir(rm, dir, micro) : new RewardScorer(rm, micro));
       }

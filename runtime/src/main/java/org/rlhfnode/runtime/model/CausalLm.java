@@ -46,6 +46,8 @@ public final class CausalLm implements AutoCloseable {
   // Filled while the layers are built, in checkpoint order; keys are HF module names.
   private final Map<String, Linear> linears = new LinkedHashMap<>();
   private volatile LayerRunner runner; // null: each layer's plain forward
+  private volatile boolean packing; // forwards without cache carry only the real tokens (TokenLayout.packed)
+  private final java.util.concurrent.atomic.AtomicLongArray packed = new java.util.concurrent.atomic.AtomicLongArray(2);
 
   private CausalLm(ModelConfig config, Map<String, Tensor> parameters, DeviceSpec device, TensorParallel tp) {
     this.config = config;
@@ -204,21 +206,27 @@ public final class CausalLm implements AutoCloseable {
       keyValid = cache.keyValid(t);
     }
     Tensor attnMask = attentionMask(keyValid, queryStart, t, config.slidingWindow());
+    TokenLayout layout = cache == null && packing ? TokenLayout.packed(mask, attnMask) : TokenLayout.padded(attnMask);
+    if (layout.isPacked()) {
+      packed.addAndGet(0, layout.tokens());
+      packed.addAndGet(1, inputIds.numel());
+    }
     Tensor[] cosSin = rope.cosSin(positions, dtype);
     LayerRunner r = runner;
     if (r != null) {
       r.beforeForward();
     }
-    Tensor h = vocabParallel == null ? torch.embedding(embedding, inputIds) : vocabParallel.embed(inputIds);
+    Tensor ids = layout.carry(inputIds);
+    Tensor h = vocabParallel == null ? torch.embedding(embedding, ids) : vocabParallel.embed(ids);
     for (int i = 0; i < layers.size(); i++) {
       KvCache.Layer layerCache = cache == null ? null : cache.layer(i);
-      h = r == null ? layers.get(i).forward(h, cosSin[0], cosSin[1], attnMask, layerCache)
-          : r.layer(i, layers.get(i), h, cosSin[0], cosSin[1], attnMask, layerCache);
+      h = r == null ? layers.get(i).forward(h, cosSin[0], cosSin[1], layout, layerCache)
+          : r.layer(i, layers.get(i), h, cosSin[0], cosSin[1], layout, layerCache);
     }
     if (cache != null) {
       cache.commit(t);
     }
-    return finalNorm.forward(h);
+    return layout.pad(finalNorm.forward(h), inputIds.size(0), t);
   }
 
   /**
@@ -266,6 +274,25 @@ public final class CausalLm implements AutoCloseable {
   public KvCache newCache(int batch, int capacity) {
     return tp == null ? KvCache.allocate(config, batch, capacity, dtype, device)
         : KvCache.allocate(config, tp.localKvHeads(config), batch, capacity, dtype, device);
+  }
+
+  /**
+   * Sequence packing for forwards without a KV cache (OpenRLHF's {@code --packing_samples}): only the real
+   * tokens of a padded batch, end to end, go through the embedding, norms, projections and MLPs; the hidden
+   * states come back in the caller's padded layout, equal to the unpacked ones up to float rounding
+   * ({@link TokenLayout}).
+   */
+  public void setPacking(boolean on) {
+    this.packing = on;
+  }
+
+  public boolean packing() {
+    return packing;
+  }
+
+  /** What the packed forwards of this model carried so far. */
+  public TokenLayout.Tally packingTally() {
+    return new TokenLayout.Tally(packed.get(0), packed.get(1));
   }
 
   /** Installs how the decoder layers run ({@code null}: plainly); see {@link LayerRunner}. */

@@ -15,7 +15,8 @@ public interface LayerRunner {
   /**
    * Runs layer {@code index}; see {@link DecoderLayer#forward} for the shapes.
    *
-   * @return [B, T, d] the layer's output
+   * @return the layer's output, [B, T, d] (or [1, N, d] in a packed layout)
    */
-  Tensor layer(int index, DecoderLayer layer, Tensor h, Tensor cos, Tensor sin, Tensor mask, KvCache.Layer cache);
+  Tensor layer(int index, DecoderLayer layer, Tensor h, Tensor cos, Tensor sin, TokenLayout layout,
+      KvCache.Layer cache);
 }

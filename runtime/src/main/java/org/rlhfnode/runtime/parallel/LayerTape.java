@@ -15,6 +15,7 @@ import org.rlhfnode.runtime.model.DecoderLayer;
 import org.rlhfnode.runtime.model.KvCache;
 import org.rlhfnode.runtime.model.LayerRunner;
 import org.rlhfnode.runtime.model.ParameterLayout;
+import org.rlhfnode.runtime.model.TokenLayout;
 
 /**
  * Runs a model's decoder layers without keeping their activations (gradient checkpointing,
@@ -36,13 +37,14 @@ import org.rlhfnode.runtime.model.ParameterLayout;
 public final class LayerTape implements LayerRunner {
   /** What one layer's second run needs; every tensor retained until the backward is done. */
   private record Entry(DecoderLayer layer, int index, Tensor input, Tensor output, Tensor cos, Tensor sin,
-      Tensor mask, Tensor rngState) {
+      TokenLayout layout, Tensor rngState) {
     void release() {
-      for (Tensor t : new Tensor[] {input, output, cos, sin, mask, rngState}) {
+      for (Tensor t : new Tensor[] {input, output, cos, sin, rngState}) {
         if (t != null) {
           t.releaseReference();
         }
       }
+      layout.release();
     }
   }
 
@@ -94,23 +96,23 @@ public final class LayerTape implements LayerRunner {
   }
 
   @Override
-  public Tensor layer(int index, DecoderLayer layer, Tensor h, Tensor cos, Tensor sin, Tensor mask,
+  public Tensor layer(int index, DecoderLayer layer, Tensor h, Tensor cos, Tensor sin, TokenLayout layout,
       KvCache.Layer cache) {
     if (sharded != null) {
       sharded.materialize(layerNames.get(index));
     }
     try {
       if (!GradMode.is_enabled() || cache != null) {
-        return layer.forward(h, cos, sin, mask, cache);
+        return layer.forward(h, cos, sin, layout, cache);
       }
       Tensor rngState = rng == null ? null : rng.get_state().retainReference();
       Tensor out;
       try (NoGradGuard guard = new NoGradGuard()) {
-        out = layer.forward(h.detach(), cos, sin, mask, null);
+        out = layer.forward(h.detach(), cos, sin, layout, null);
       }
-      Tensor leaf = out.requires_grad_(true); // [B, T, d], a leaf: out was made without autograd
+      Tensor leaf = out.requires_grad_(true); // [B, T, d] ([1, N, d] packed), a leaf: out was made without autograd
       tape.add(new Entry(layer, index, h.retainReference(), leaf.retainReference(), cos.retainReference(),
-          sin.retainReference(), mask.retainReference(), rngState));
+          sin.retainReference(), layout.retain(), rngState));
       return leaf;
     } finally {
       if (sharded != null) {
@@ -139,7 +141,7 @@ public final class LayerTape implements LayerRunner {
           if (e.rngState != null) {
             rng.set_state(e.rngState);
           }
-          Tensor again = e.layer.forward(e.input, e.cos, e.sin, e.mask, null);
+          Tensor again = e.layer.forward(e.input, e.cos, e.sin, e.layout, null);
           again.backward(grad, new BoolOptional(), false, new TensorArrayRefOptional());
           if (sharded != null) {
             sharded.reduceScatterGradients(layerNames.get(e.index));

@@ -65,7 +65,13 @@ final class TrainSession implements AutoCloseable {
     this.dtype = config.bf16() ? ScalarType.BFloat16 : ScalarType.Float;
     this.pretrain = s.model("model.pretrain");
     this.tokenizer = HfTokenizer.load(pretrain);
-    this.policy = ModelLoader.load(pretrain, device, dtype);
+    this.policy = packed(ModelLoader.load(pretrain, device, dtype));
+  }
+
+  /** {@code --packing_samples}: the model's cache-less forwards run packed ({@link CausalLm#setPacking}). */
+  private CausalLm packed(CausalLm model) {
+    model.setPacking(settings.bool("train.packing_samples"));
+    return model;
   }
 
   static TrainConfig trainConfig(TrainSettings s) {
@@ -121,12 +127,12 @@ final class TrainSession implements AutoCloseable {
 
   /** Replaces the policy (e.g. after adding a score head); the old one must already be closed or reused. */
   void replacePolicy(CausalLm model) {
-    this.policy = model;
+    this.policy = packed(model);
   }
 
   /** Loads a frozen model (reference or reward) in the session's dtype and device. */
   CausalLm frozen(Path dir) {
-    return ModelLoader.load(dir, device, dtype);
+    return packed(ModelLoader.load(dir, device, dtype));
   }
 
   /**
@@ -177,7 +183,11 @@ final class TrainSession implements AutoCloseable {
         collectives.barrier(); // every rank returns once the model is written
       }, label);
       run.withTensorBoard(settings.optPath("train.use_tensorboard"));
-      return (lora == null ? run : run.withRandomStream(lora.dropoutGenerator())).run();
+      Summary summary = (lora == null ? run : run.withRandomStream(lora.dropoutGenerator())).run();
+      if (policy.packing() && collectives.isFirst()) {
+        System.out.println(policy.packingTally().describe() + (collectives.worldSize() > 1 ? " on rank 0" : ""));
+      }
+      return summary;
     }
   }
 

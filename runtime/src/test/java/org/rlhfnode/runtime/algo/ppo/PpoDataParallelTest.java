@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.model.CausalLm;
+import org.rlhfnode.runtime.model.TokenLayout;
 import org.rlhfnode.runtime.parallel.Parallelism;
 import org.rlhfnode.runtime.train.AdamW;
 import org.rlhfnode.runtime.transport.RankGroup;
@@ -20,18 +21,25 @@ import org.rlhfnode.runtime.transport.RankGroup;
  * Three PPO iterations (GAE, actor and critic) on tiny random models with the actor and critic over 2
  * and 4 Gloo ranks at ZeRO 0–3: the rewards of fresh samples, the value loss and the policy's KL to
  * the rollout equal one rank's (≤ 1e-5 relative; the policy loss, a mean of normalised advantages
- * near 0, within 1e-6 absolute).
+ * near 0, within 1e-6 absolute); so do packed forwards ({@code --packing_samples}) on one rank and on two
+ * at ZeRO-3 (layers recomputed in backward).
  */
 class PpoDataParallelTest {
   private static final int ITERATIONS = 3;
 
   /** What one rank measured per iteration: reward, value loss, policy KL, policy loss. */
   private static List<double[]> run(int ranks, int stage) {
-    return RankGroup.run(ranks, Duration.ofSeconds(120), "ppo-dp", c -> rank(c, stage)).get(0);
+    return run(ranks, stage, false);
   }
 
-  private static List<double[]> rank(Collectives c, int stage) {
+  private static List<double[]> run(int ranks, int stage, boolean packed) {
+    return RankGroup.run(ranks, Duration.ofSeconds(120), "ppo-dp", c -> rank(c, stage, packed)).get(0);
+  }
+
+  private static List<double[]> rank(Collectives c, int stage, boolean packed) {
     try (CausalLm actor = PpoTestModels.policy(5, 0.02); CausalLm critic = PpoTestModels.critic(6)) {
+      actor.setPacking(packed); // the experience's scoring and the updates' forwards
+      critic.setPacking(packed);
       Map<String, Tensor> actorParams = trainable(actor);
       Map<String, Tensor> criticParams = trainable(critic);
       Parallelism p = new Parallelism(stage, false);
@@ -50,6 +58,10 @@ class PpoDataParallelTest {
           v.releaseAll();
           PpoUpdater.Metrics m = updater.update(e);
           out.add(new double[] {e.meanScore(), m.valueLoss(), m.policyKl(), m.policyLoss()});
+        }
+        for (CausalLm model : List.of(actor, critic)) {
+          TokenLayout.Tally t = model.packingTally();
+          assertTrue(packed ? t.tokens() > 0 && t.tokens() < t.paddedSlots() : t.tokens() == 0, t.describe());
         }
         return out;
       }
@@ -72,10 +84,11 @@ class PpoDataParallelTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"2,0", "2,1", "2,2", "2,3", "4,0", "4,1", "4,2", "4,3"})
-  void ranksAtEveryStageRepeatTheOneRankIterations(int ranks, int stage) {
+  @CsvSource({"2,0,false", "2,1,false", "2,2,false", "2,3,false", "4,0,false", "4,1,false", "4,2,false", "4,3,false",
+      "1,0,true", "2,3,true"})
+  void ranksAtEveryStageRepeatTheOneRankIterations(int ranks, int stage, boolean packed) {
     List<double[]> one = oneRank();
-    List<double[]> many = run(ranks, stage);
+    List<double[]> many = run(ranks, stage, packed);
     assertEquals(ITERATIONS, many.size());
     for (int it = 0; it < ITERATIONS; it++) {
       double[] x = one.get(it);
