@@ -211,7 +211,8 @@ public final class PpoNode {
       }
       case ROLLOUT -> {
         ActorRef<RolloutCommand> rollout = ctx.spawn(RolloutWorker.create(
-            new RolloutWorker.Settings(s.devices().rollout(), s.models().dtype(), s.scale().rolloutTensorParallel()),
+            new RolloutWorker.Settings(s.devices().rollout(), s.models().dtype(), s.scale().rolloutTensorParallel(),
+                s.models().lora()),
             s.weightSyncSettings(ctx.getSystem().settings().config())), "rollout");
         rollout.tell(new RolloutWorker.InstallWeights(0, s.models().pretrain(), ctx.getSystem().ignoreRef()));
         register(ctx, RoleKeys.ROLLOUT, rollout);

@@ -27,6 +27,7 @@ import org.rlhfnode.runtime.algo.ppo.RewardShaping;
 import org.rlhfnode.runtime.algo.ppo.ValueLoss;
 import org.rlhfnode.runtime.data.DataOptions;
 import org.rlhfnode.runtime.hub.HubModels;
+import org.rlhfnode.runtime.lora.LoraConfig;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.train.AdamW;
 
@@ -76,10 +77,11 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
    * @param rewardWeights one weight per reward source (reward models, functions, remote endpoints), or null
    * @param normalizeReward apply each reward model's stored mean/std
    * @param remoteReward the HTTP reward endpoints [remote_rm_url], or null
+   * @param lora adapters the policy and critic train instead of their weights [lora_rank, ...], or null
    */
   public record Models(Path pretrain, Path refPretrain, List<Path> rewardPretrain, Path criticPretrain,
       List<String> rewardFunctions, RejectionSampler.Combine rewardCombine, double[] rewardWeights,
-      boolean normalizeReward, ScalarType dtype, int threads, RemoteReward.Options remoteReward) {}
+      boolean normalizeReward, ScalarType dtype, int threads, RemoteReward.Options remoteReward, LoraConfig lora) {}
 
   /**
    * The prompts.
@@ -142,7 +144,8 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
       "rollout.output", "data.dataset", "data.eval_dataset", "train.ranks", "train.zero_stage",
       "train.gradient_checkpointing", "train.adam_offload", "ppo.remote_rm_url", "ppo.remote_rm_timeout_s",
       "ppo.remote_rm_attempts", "ppo.remote_rm_backoff_ms", "train.use_tensorboard", "ppo.metrics_port");
-  private static final List<String> MATHS_SECTIONS = List.of("model", "data", "train", "rollout", "ppo", "algo");
+  private static final List<String> MATHS_SECTIONS = List.of("model", "data", "train", "rollout", "ppo", "algo",
+      "lora");
 
   /** Reads and checks the settings. */
   public static PpoSettings from(TrainSettings s) {
@@ -197,7 +200,7 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
         RejectionSampler.Combine.valueOf(s.string("rollout.reward_combine").toUpperCase(Locale.ROOT)),
         w.isEmpty() ? null : w.stream().mapToDouble(Double::parseDouble).toArray(),
         s.bool("algo.normalize_reward"), s.bool("train.bf16") ? ScalarType.BFloat16 : ScalarType.Float,
-        s.integer("model.threads"), remote);
+        s.integer("model.threads"), remote, lora(s));
     Prompts prompts = new Prompts(PromptSources.train(s), PromptSources.eval(s), positive(s, "ppo.prompt_max_len"),
         positive(s, "ppo.rollout_batch_size"), positive(s, "ppo.num_episodes"), s.integer("ppo.max_iterations"),
         positive(s, "ppo.eval_max_samples"), ObjectiveSettings.dynamicFilter(s, n));
@@ -208,6 +211,18 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
     return new PpoSettings(models, prompts, exp, update, adam,
         new Kl(initKl, kt == null ? null : Double.parseDouble(kt), s.number("ppo.kl_horizon")), run, devices(s),
         resilience(s, savePath), s.asConfig().withOnlyPath("rlhf.weight_sync"), ScaleSettings.from(s));
+  }
+
+  /** {@code --lora_rank} &gt; 0: the policy and critic train adapters; not with a tensor-parallel rollout engine. */
+  private static LoraConfig lora(TrainSettings s) {
+    LoraConfig lora = LoraConfig.fromFlags(s.integer("lora.lora_rank"), s.number("lora.lora_alpha"),
+        s.number("lora.lora_dropout"), LoraConfig.parseTargetModules(String.join(",", s.list("lora.target_modules"))))
+        .orElse(null);
+    if (lora != null && s.integer("placement.vllm_tensor_parallel_size") > 1) {
+      throw new IllegalArgumentException("--lora_rank with --vllm_tensor_parallel_size > 1: a tensor-parallel rollout "
+          + "engine cannot merge LoRA adapters into its weight slices yet; use --vllm_tensor_parallel_size 1");
+    }
+    return lora;
   }
 
   private static Resilience resilience(TrainSettings s, Path savePath) {

@@ -15,10 +15,8 @@ final class UnusedSettings {
   private static final Map<String, String> NOT_FOR_PPO = new java.util.LinkedHashMap<>();
 
   static {
-    String lora = "LoRA adapters are not trained in PPO yet; PPO trains the full policy and critic";
-    for (String k : List.of("lora_rank", "lora_alpha", "lora_dropout", "target_modules", "lora_path")) {
-      NOT_FOR_PPO.put("lora." + k, lora);
-    }
+    NOT_FOR_PPO.put("lora.lora_path", "PPO attaches fresh adapters (--lora_rank, --lora_alpha, --target_modules, "
+        + "--lora_dropout); to start from trained ones, merge them into the model given as --pretrain");
     String constant = "PPO's learning rates are constant (--actor_learning_rate, --critic_learning_rate); "
         + "no schedule or warm-up applies to them";
     NOT_FOR_PPO.put("train.lr_scheduler", constant);

@@ -24,9 +24,14 @@ import org.rlhfnode.runtime.checkpoint.StateShare;
 import org.rlhfnode.runtime.checkpoint.TrainingState;
 import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.io.DType;
+import org.rlhfnode.runtime.lora.LoraCheckpoint;
+import org.rlhfnode.runtime.lora.LoraConfig;
+import org.rlhfnode.runtime.lora.LoraMerge;
+import org.rlhfnode.runtime.lora.LoraModel;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelLoader;
 import org.rlhfnode.runtime.model.ModelSaver;
+import org.rlhfnode.runtime.model.ParameterLayout;
 import org.rlhfnode.runtime.model.RewardHead;
 import org.rlhfnode.runtime.parallel.Parallelism;
 import org.rlhfnode.runtime.tokenizer.HfTokenizer;
@@ -49,6 +54,7 @@ final class LearnerRank implements AutoCloseable {
   private final Collectives collectives;
   private final CausalLm model;
   private final Path source;
+  private final LoraModel lora; // null: the whole model trains
   private final Parallelism.Prepared prepared;
   private final PpoUpdater updater;
   /** The whole tensors' shapes, taken before ZeRO-3 empties them: what a checkpoint part must hold. */
@@ -60,15 +66,35 @@ final class LearnerRank implements AutoCloseable {
     this.collectives = collectives;
     this.model = model;
     this.source = source;
-    Map<String, Tensor> params = model.parameters();
-    params.values().forEach(t -> t.requires_grad_(true));
+    LoraConfig adapters = settings.models().lora();
+    this.lora = adapters == null ? null : LoraModel.attach(model, adapters, settings.run().seed());
+    Map<String, Tensor> params = trainable(policy, model, lora);
     params.forEach((k, v) -> shapes.put(k, v.sizes().vec().get()));
     PpoSettings.Scale t = settings.scale();
     this.prepared = new Parallelism(t.zeroStage(), t.gradientCheckpointing()).prepare(model, params, false,
-        settings.adam(), settings.update().maxGradNorm(), collectives, null, false);
+        settings.adam(), settings.update().maxGradNorm(), collectives, lora == null ? null : lora.dropoutGenerator(),
+        lora != null);
     PpoUpdater.Trainee trainee = new PpoUpdater.Trainee(model, prepared.update(), prepared.afterBackward());
     this.updater = policy ? new PpoUpdater(settings.update(), trainee, null, collectives)
         : new PpoUpdater(settings.update(), null, trainee, collectives);
+  }
+
+  /**
+   * What the optimizer updates: every weight, or with LoRA the adapters (and a critic's value head, which
+   * starts untrained or from a reward model and must fit the values).
+   */
+  private static Map<String, Tensor> trainable(boolean policy, CausalLm model, LoraModel lora) {
+    if (lora == null) {
+      model.parameters().values().forEach(t -> t.requires_grad_(true));
+      return model.parameters();
+    }
+    Map<String, Tensor> out = new java.util.LinkedHashMap<>(lora.trainableParameters());
+    if (!policy) {
+      Tensor head = model.parameters().get(ParameterLayout.SCORE);
+      head.requires_grad_(true);
+      out.put(ParameterLayout.SCORE, head);
+    }
+    return out;
   }
 
   /** Loads the model on {@code device}, this rank's (a critic gets a score head when it has none). */
@@ -110,7 +136,17 @@ final class LearnerRank implements AutoCloseable {
     boolean trainActor = iteration >= settings.run().freezingActorSteps();
     PpoUpdater.Metrics last = null;
     for (Experience e : batches) {
-      last = updater.update(e, trainActor);
+      if (lora != null) { // adapter dropout on, its masks drawn from a stream fixed by (seed, update): resumable
+        lora.dropoutGenerator().set_current_seed(settings.run().seed() * 1_000_003L + updater.updates());
+        lora.setTraining(true);
+      }
+      try {
+        last = updater.update(e, trainActor);
+      } finally {
+        if (lora != null) {
+          lora.setTraining(false);
+        }
+      }
     }
     return last;
   }
@@ -119,7 +155,10 @@ final class LearnerRank implements AutoCloseable {
   WeightPayload payload(long version) {
     prepared.materializeAll();
     try {
-      return collectives.isFirst() ? WeightPayload.of(version, model) : null;
+      if (!collectives.isFirst()) {
+        return null;
+      }
+      return lora == null ? WeightPayload.of(version, model) : WeightPayload.of(version, lora.trainableParameters());
     } finally {
       prepared.releaseAll();
     }
@@ -132,8 +171,7 @@ final class LearnerRank implements AutoCloseable {
       if (!collectives.isFirst()) {
         return 0;
       }
-      ModelSaver.save(model, dir, settings.run().saveBf16() ? DType.BF16 : DType.F32, ModelSaver.DEFAULT_SHARD_BYTES);
-      HfTokenizer.copyFiles(source, dir);
+      exportHere(dir);
       return Learner.bytesUnder(dir);
     } finally {
       prepared.releaseAll();
@@ -184,8 +222,22 @@ final class LearnerRank implements AutoCloseable {
     }
   }
 
+  /**
+   * The model as a HuggingFace directory; with LoRA the adapters merged in (what a rollout engine serves), and
+   * the adapters themselves in PEFT's format under {@code adapter/}.
+   */
   private void exportHere(Path dir) {
-    ModelSaver.save(model, dir, settings.run().saveBf16() ? DType.BF16 : DType.F32, ModelSaver.DEFAULT_SHARD_BYTES);
+    DType dtype = settings.run().saveBf16() ? DType.BF16 : DType.F32;
+    if (lora == null) {
+      ModelSaver.save(model, dir, dtype, ModelSaver.DEFAULT_SHARD_BYTES);
+    } else {
+      try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard();
+          CausalLm merged = CausalLm.create(model.config(), LoraMerge.merged(model.parameters(),
+              lora.trainableParameters(), lora.config().scaling()), model.device())) {
+        ModelSaver.save(merged, dir, dtype, ModelSaver.DEFAULT_SHARD_BYTES);
+      }
+      LoraCheckpoint.save(lora, dir.resolve("adapter"), source.toString());
+    }
     HfTokenizer.copyFiles(source, dir);
   }
 
@@ -214,6 +266,9 @@ final class LearnerRank implements AutoCloseable {
   @Override
   public void close() {
     prepared.close();
+    if (lora != null) {
+      lora.close();
+    }
     model.close();
   }
 }

@@ -36,6 +36,7 @@ import org.rlhfnode.node.sync.WeightReceiver;
 import org.rlhfnode.node.sync.WeightSyncSettings;
 import org.rlhfnode.runtime.generate.GenerationRequest;
 import org.rlhfnode.runtime.generate.GenerationResult;
+import org.rlhfnode.runtime.lora.LoraConfig;
 import org.rlhfnode.runtime.model.ModelConfig;
 import org.rlhfnode.runtime.transport.RankGang;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
@@ -43,8 +44,8 @@ import org.rlhfnode.runtime.transport.WeightPayload;
 
 /**
  * A rollout engine: holds one installed policy ({@link ServedPolicy}: a model, or its tensor-parallel
- * slices) and its weight version, samples
- * continuations for prompts that ask for exactly that version, and installs newer versions whole.
+ * slices) and its weight version, samples continuations for prompts that ask for exactly that version, and
+ * installs newer versions whole ({@link PolicyVersions} builds them).
  * Loading and generation run on a single-thread executor the actor owns and come back through
  * {@code pipeToSelf}; the swap to a new model is one assignment on the actor thread, so a request is
  * served either by the old version or by the new one, never by a half-loaded model. A replaced model
@@ -95,10 +96,11 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   public record InstallRefused(long version, long currentVersion, String reason) implements InstallReply {}
 
   /**
-   * Where the worker places models, in which dtype, and over how many tensor-parallel ranks (threads of
-   * this JVM; {@code --vllm_tensor_parallel_size}).
+   * Where the worker places models, in which dtype, over how many tensor-parallel ranks (threads of
+   * this JVM; {@code --vllm_tensor_parallel_size}), and the policy's LoRA adapters (null: none), whose
+   * payloads it merges into the base model ({@link PolicyVersions}).
    */
-  public record Settings(DeviceSpec device, ScalarType dtype, int tensorParallel) {
+  public record Settings(DeviceSpec device, ScalarType dtype, int tensorParallel, LoraConfig lora) {
     /** Checks the fields. */
     public Settings {
       Objects.requireNonNull(device, "Settings.device");
@@ -110,11 +112,14 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
         throw new IllegalArgumentException("--vllm_tensor_parallel_size " + tensorParallel + " on " + device
             + ": a tensor-parallel rollout group is proved on CPU (Gloo) only in this version");
       }
+      if (lora != null && tensorParallel > 1) {
+        throw new IllegalArgumentException("LoRA adapters cannot be merged into tensor-parallel slices yet");
+      }
     }
 
-    /** One rank. */
+    /** One rank, no LoRA. */
     public Settings(DeviceSpec device, ScalarType dtype) {
-      this(device, dtype, 1);
+      this(device, dtype, 1, null);
     }
   }
 
@@ -150,6 +155,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
   private final Set<ServedPolicy> unclosed = ConcurrentHashMap.newKeySet();
   /** The tensor-parallel ranks (threads) that hold and run the slices; null with one rank. */
   private final RankGang gang;
+  private final PolicyVersions versions;
   private Installed installed;
   /** Highest version accepted for install so far (loading or installed); older installs are refused. */
   private long newestAccepted = NONE;
@@ -192,6 +198,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     if (gang != null) {
       context.getLog().info("rollout engine over {} tensor-parallel ranks", settings.tensorParallel());
     }
+    this.versions = new PolicyVersions(gang, settings);
   }
 
   @Override
@@ -252,7 +259,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
       return this;
     }
     load(install, install.version(), install.modelDir().toString(),
-        () -> ServedPolicy.load(gang, install.modelDir(), settings.device(), settings.dtype()));
+        () -> versions.load(install.modelDir()));
     return this;
   }
 
@@ -271,11 +278,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     }
     load(install, payload.version(), payload.toString(), () -> {
       try (payload) {
-        ModelConfig config = lastConfig;
-        if (config == null) {
-          throw new IllegalStateException("no model was loaded to take the config from");
-        }
-        return ServedPolicy.fromPayload(gang, payload, config, settings.device(), settings.dtype());
+        return versions.fromPayload(payload, lastConfig);
       }
     });
     return this;
@@ -386,6 +389,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutCommand> {
     executor.execute(() -> {
       unclosed.forEach(ServedPolicy::close);
       unclosed.clear();
+      versions.close();
       if (gang != null) {
         gang.close();
       }

@@ -41,6 +41,11 @@ final class ServedPolicy implements AutoCloseable {
         gang.openEach(c -> ModelLoader.load(dir, device, dtype, TensorParallel.over(c))));
   }
 
+  /** A whole model built by the caller ({@link PolicyVersions}' LoRA versions); closing this closes it. */
+  static ServedPolicy whole(CausalLm model) {
+    return new ServedPolicy(model, null, null);
+  }
+
   /** Builds the payload's model whole ({@code gang} null) or sliced over {@code gang}'s ranks. */
   static ServedPolicy fromPayload(RankGang gang, WeightPayload payload, ModelConfig config, DeviceSpec device,
       ScalarType dtype) {

@@ -2,6 +2,7 @@ package org.rlhfnode.node.ppo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.rlhfnode.runtime.lora.LoraConfig;
 import org.junit.jupiter.api.io.TempDir;
 import org.rlhfnode.node.role.PpoTestSettings;
 import org.rlhfnode.node.settings.TrainSettings;
@@ -25,7 +27,7 @@ class PpoSettingsTest {
 
   @Test
   void settingsPpoDoesNotUseAreRefusedNamingThemEvenAtTheirDefault() throws Exception {
-    for (String[] flag : List.of(new String[] {"--lora_rank", "8"}, new String[] {"--lr_warmup_ratio", "0.03"},
+    for (String[] flag : List.of(new String[] {"--lora_path", "adapter"}, new String[] {"--lr_warmup_ratio", "0.03"},
         new String[] {"--lr_scheduler", "cosine_with_min_lr"}, new String[] {"--max_len", "64"},
         new String[] {"--learning_rate", "1e-5"}, new String[] {"--dataset", "x.jsonl"})) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PpoTestSettings.of(tmp, flag));
@@ -33,11 +35,23 @@ class PpoSettingsTest {
           e.getMessage());
     }
     Path conf = tmp.resolve("run.conf");
-    Files.writeString(conf, "rlhf.lora.lora_alpha = 32\n");
+    Files.writeString(conf, "rlhf.train.lr_scheduler = constant\n");
     IllegalArgumentException fromFile = assertThrows(IllegalArgumentException.class,
         () -> PpoTestSettings.of(tmp, "--config", conf.toString()));
-    assertTrue(fromFile.getMessage().startsWith("--lora_alpha (lora.lora_alpha)"), fromFile.getMessage());
+    assertTrue(fromFile.getMessage().startsWith("--lr_scheduler (train.lr_scheduler)"), fromFile.getMessage());
     assertEquals(1e-3, PpoTestSettings.of(tmp).update().actorLr(), 0.0, "left at their defaults they are no error");
+  }
+
+  @Test
+  void loraAdaptersForPolicyAndCriticAreInTheFingerprintAndNotForATensorParallelEngine() {
+    assertNull(PpoTestSettings.of(tmp).models().lora());
+    PpoSettings s = PpoTestSettings.of(tmp, "--lora_rank", "8", "--lora_alpha", "32", "--target_modules", "q_proj",
+        "v_proj");
+    assertEquals(new LoraConfig(8, 32, 0, List.of("q_proj", "v_proj")), s.models().lora());
+    assertEquals("8", s.resilience().fingerprint().get("lora.lora_rank"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> PpoTestSettings.of(tmp, "--lora_rank", "8", "--vllm_tensor_parallel_size", "2"));
+    assertTrue(e.getMessage().startsWith("--lora_rank with --vllm_tensor_parallel_size > 1"), e.getMessage());
   }
 
   @Test

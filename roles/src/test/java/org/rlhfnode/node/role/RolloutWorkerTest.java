@@ -18,6 +18,11 @@ import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -44,6 +49,8 @@ import org.rlhfnode.runtime.generate.GenerationEngine;
 import org.rlhfnode.runtime.generate.GenerationRequest;
 import org.rlhfnode.runtime.generate.GenerationResult;
 import org.rlhfnode.runtime.io.DType;
+import org.rlhfnode.runtime.lora.LoraConfig;
+import org.rlhfnode.runtime.lora.LoraModel;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelConfig;
 import org.rlhfnode.runtime.model.ModelInit;
@@ -82,6 +89,12 @@ class RolloutWorkerTest {
 
   private static List<GenerationResult> direct(Path dir) {
     try (CausalLm model = ModelLoader.load(dir, DeviceSpec.CPU, ScalarType.Float)) {
+      return direct(model);
+    }
+  }
+
+  private static List<GenerationResult> direct(CausalLm model) {
+    {
       List<GenerationRequest> requests = new ArrayList<>();
       for (List<Integer> p : PROMPTS) {
         long[] promptIds = p.stream().mapToLong(Integer::longValue).toArray();
@@ -93,6 +106,10 @@ class RolloutWorkerTest {
   }
 
   private static void assertSameAs(List<GenerationResult> expected, GeneratedSequences actual) {
+    assertSameAs(expected, actual, 1e-5);
+  }
+
+  private static void assertSameAs(List<GenerationResult> expected, GeneratedSequences actual, double tolerance) {
     assertEquals(expected.size(), RolloutReplies.samples(actual).size());
     for (int i = 0; i < expected.size(); i++) {
       GenerationResult e = expected.get(i);
@@ -105,7 +122,7 @@ class RolloutWorkerTest {
       float[] lp = e.logProbs();
       assertEquals(lp.length, a.logProbs().size());
       for (int t = 0; t < lp.length; t++) {
-        assertEquals(lp[t], a.logProbs().get(t), 1e-5, "log-prob " + t + " of sequence " + i);
+        assertEquals(lp[t], a.logProbs().get(t), tolerance, "log-prob " + t + " of sequence " + i);
       }
       assertEquals(e.finishReason(), a.finishReason());
     }
@@ -323,5 +340,41 @@ class RolloutWorkerTest {
     GeneratedSequences served = generate(worker, 1);
     assertEquals(1, served.policyVersion());
     assertSameAs(direct(TINY), served);
+  }
+
+  @Test
+  void aLoraWorkerServesEachAdapterPayloadMergedIntoTheBase() {
+    LoraConfig config = new LoraConfig(4, 8, 0, List.of("q_proj", "v_proj"));
+    ActorRef<RolloutCommand> worker = kit.spawn(RolloutWorker.create(
+        new RolloutWorker.Settings(DeviceSpec.CPU, ScalarType.Float, 1, config)), "rollout-lora");
+    TestProbe<InstallReply> installs = kit.createTestProbe();
+    worker.tell(new RolloutWorker.InstallWeights(0, TINY, installs.getRef()));
+    installs.expectMessageClass(WeightsInstalled.class, WAIT);
+    assertSameAs(direct(TINY), generate(worker, 0)); // version 0: the base itself
+    try (CausalLm model = ModelLoader.load(TINY, DeviceSpec.CPU, ScalarType.Float);
+        LoraModel lora = LoraModel.attach(model, config, 3)) {
+      for (int v = 1; v <= 2; v++) {
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+          Generator gen = torch.createCPUGenerator(v);
+          lora.layers().values().forEach(l -> l.loraB().normal_(0.0, 0.2, new GeneratorOptional(gen)));
+        }
+        TestProbe<WeightVersionInstalled> installed = kit.createTestProbe();
+        WeightPayload adapters = WeightPayload.of(v, lora.trainableParameters());
+        assertTrue(adapters.totalBytes() < 0.1 * model.config().parameterCount() * 4, "adapters only");
+        worker.tell(new RolloutWorker.InstallPayload(adapters, installed.getRef()));
+        assertEquals(v, installed.expectMessageClass(WeightVersionInstalled.class, WAIT).version());
+        // merged W + s·B A against the adapters applied beside W: equal to float32 summation order
+        GeneratedSequences served = generate(worker, v);
+        assertSameAs(direct(model), served, 1e-4);
+        lora.setEnabled(false);
+        List<GenerationResult> base = direct(model);
+        lora.setEnabled(true);
+        double moved = 0;
+        for (int i = 0; i < base.size(); i++) {
+          moved = Math.max(moved, Math.abs(base.get(i).logProbs()[0] - RolloutReplies.samples(served).get(i).logProbs().get(0)));
+        }
+        assertTrue(moved > 1e-3, "version " + v + " is not the base: " + moved);
+      }
+    }
   }
 }

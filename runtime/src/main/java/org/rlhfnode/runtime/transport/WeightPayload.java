@@ -124,9 +124,14 @@ public final class WeightPayload implements AutoCloseable {
 
   /** Copies every parameter of {@code model} (CPU or GPU), in the model's dtype, into a new payload. */
   public static WeightPayload of(long version, CausalLm model) {
+    return of(version, model.parameters());
+  }
+
+  /** Copies named tensors (CPU or GPU; a model's weights, or LoRA adapters), each in its dtype, into a new payload. */
+  public static WeightPayload of(long version, Map<String, Tensor> tensors) {
     List<Entry> entries = new ArrayList<>();
     long offset = 0;
-    for (Map.Entry<String, Tensor> p : model.parameters().entrySet()) {
+    for (Map.Entry<String, Tensor> p : tensors.entrySet()) {
       Tensor t = p.getValue();
       DType dtype = NativeTensors.dtype(t.scalar_type().intern());
       entries.add(new Entry(p.getKey(), dtype.safetensorsName(), Tensors.shape(t), offset));
@@ -136,7 +141,7 @@ public final class WeightPayload implements AutoCloseable {
     PayloadBuffer buffer = PayloadBuffer.allocate(total);
     try (PointerScope scope = new PointerScope()) {
       int i = 0;
-      for (Tensor t : model.parameters().values()) {
+      for (Tensor t : tensors.values()) {
         Entry e = entries.get(i++);
         Tensor flatBytes = t.contiguous().view(-1).view(ScalarType.Byte); // [nbytes] uint8, same storage
         buffer.tensor().narrow(0, e.offset(), e.byteCount()).copy_(flatBytes);
