@@ -22,7 +22,8 @@ public final class NodeCommand implements Callable<Integer> {
       description = "all, or a comma list of supervisor, trainer, critic, rollout, reward, reference.")
   List<String> roles = new ArrayList<>();
 
-  @Option(names = "--seed", split = ",", description = "host:port of a node to join; none: start a new cluster.")
+  @Option(names = "--seed", split = ",", description = "host:port of a node to join; none: start a new cluster. "
+      + "A bare integer (OpenRLHF's --seed 42) is the run's random seed (train.seed) instead.")
   List<String> seeds = new ArrayList<>();
 
   @Option(names = "--host", description = "This node's address for the others (default 127.0.0.1).")
@@ -36,11 +37,35 @@ public final class NodeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    List<NodeAddress> seedAddresses = NodeAddress.parseAll(seeds, "--seed");
-    int defaultPort = roles.equals(List.of("all")) && seedAddresses.isEmpty() ? 0 : NodeAddress.DEFAULT_PORT;
+    Seeds split = Seeds.of(seeds, settings);
+    int defaultPort = roles.equals(List.of("all")) && split.nodes().isEmpty() ? 0 : NodeAddress.DEFAULT_PORT;
     NodeAddress self = NodeAddress.self(host == null ? NodeAddress.DEFAULT_HOST : host,
         port == null ? defaultPort : port);
-    return PpoNode.run(roles, self, seedAddresses, TrainSettings.parse(settings, "node"));
+    return PpoNode.run(roles, self, split.nodes(), TrainSettings.parse(split.settings(), "node"));
+  }
+
+  /**
+   * The {@code --seed} values split: {@code host:port} ones are nodes to join; a bare integer, as OpenRLHF
+   * commands give {@code --seed 42}, is the run's random seed and joins the settings as {@code --train.seed}.
+   */
+  record Seeds(List<NodeAddress> nodes, List<String> settings) {
+    static Seeds of(List<String> seedValues, List<String> settings) {
+      List<String> values = seedValues.stream().flatMap(v -> java.util.Arrays.stream(v.split(",", -1)))
+          .map(String::trim).toList();
+      List<String> runSeeds = values.stream().filter(v -> v.matches("\\d+")).toList();
+      List<String> all = new ArrayList<>(settings);
+      if (!runSeeds.isEmpty()) {
+        boolean explicit = settings.stream().anyMatch(a -> a.equals("--train.seed") || a.startsWith("--train.seed="));
+        if (runSeeds.size() > 1 || explicit) {
+          throw new IllegalArgumentException("--seed " + String.join(", ", runSeeds) + (explicit ? " and --train.seed"
+              : "") + ": give the run's random seed once (a bare integer --seed is the run seed; a node to join is "
+              + "host:port)");
+        }
+        all.addAll(List.of("--train.seed", runSeeds.get(0)));
+      }
+      return new Seeds(NodeAddress.parseAll(values.stream().filter(v -> !v.matches("\\d+")).toList(), "--seed"),
+          List.copyOf(all));
+    }
   }
 
   /** Whether {@code args} ask for node mode: a {@code --role} option before any subcommand. */

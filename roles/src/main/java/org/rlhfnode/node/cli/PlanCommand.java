@@ -94,7 +94,11 @@ public final class PlanCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    TrainSettings s = TrainSettings.parse(settings, "plan");
+    return run(TrainSettings.parse(settings, "plan"));
+  }
+
+  /** Plans the run {@code s} describes. */
+  int run(TrainSettings s) throws Exception {
     MemoryPlan.Options options = options(s);
     Map<Role, List<ModelSize>> models = models(s);
     Map<Role, DeviceGroup> groups = groups(s, models.keySet());

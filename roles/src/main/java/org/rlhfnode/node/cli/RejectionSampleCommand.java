@@ -45,7 +45,11 @@ final class RejectionSampleCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    TrainSettings s = TrainSettings.parse(args, "rejection-sample");
+    return run(TrainSettings.parse(args, "rejection-sample"));
+  }
+
+  /** Samples, scores and writes what {@code s} asks for. */
+  int run(TrainSettings s) throws IOException {
     org.rlhfnode.runtime.tensor.CpuThreads.configure(s.integer("model.threads"));
     DeviceSpec device = DeviceSpec.parse(s.string("model.device"));
     Path policyDir = s.model("model.pretrain");

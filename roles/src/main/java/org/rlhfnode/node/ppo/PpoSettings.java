@@ -149,11 +149,6 @@ public record PpoSettings(Models models, Prompts prompts, ExperienceMaker.Option
 
   /** Reads and checks the settings. */
   public static PpoSettings from(TrainSettings s) {
-    UnusedSettings.refuse(s);
-    if (s.integer("train.ranks") != 1) {
-      throw new IllegalArgumentException("--ranks is for train sft|rm|dpo|kto|csft; PPO's trainers take "
-          + "--actor_num_gpus_per_node and --critic_num_gpus_per_node");
-    }
     Path pretrain = located(s.string("model.pretrain"));
     Path ref = s.optString("model.ref_pretrain") == null ? null : located(s.optString("model.ref_pretrain"));
     List<Path> rms = s.list("model.reward_pretrain").stream().map(PpoSettings::located).toList();

@@ -32,11 +32,17 @@ public final class TrainSettings {
   private final Config config; // the resolved rlhf subtree
   private final Config otherSections; // what the --config file holds beside rlhf { } (e.g. pekko { })
   private final java.util.Set<String> given; // the dotted keys a flag or the --config file set
+  private final java.util.Set<String> read = java.util.concurrent.ConcurrentHashMap.newKeySet(); // keys looked up
 
   private TrainSettings(Config config, Config otherSections, java.util.Set<String> given) {
     this.config = config;
     this.otherSections = otherSections;
     this.given = java.util.Set.copyOf(given);
+  }
+
+  /** The dotted keys looked up so far through the typed getters (what the command has used). */
+  public java.util.Set<String> read() {
+    return java.util.Set.copyOf(read);
   }
 
   /** Whether {@code path} was set by a flag or the {@code --config} file (not left at its default). */
@@ -99,6 +105,9 @@ public final class TrainSettings {
     Config merged = ConfigFactory.parseMap(overrides, "command line").withFallback(file).withFallback(defaults).resolve();
     java.util.Set<String> given = new java.util.TreeSet<>(overrides.keySet());
     file.entrySet().forEach(e -> given.add(e.getKey()));
+    if (command != null) {
+      SettingScopes.check(command, given); // each command accepts exactly the settings it uses
+    }
     return new TrainSettings(merged, others, given);
   }
 
@@ -247,6 +256,7 @@ public final class TrainSettings {
 
   /** A string or null when unset. */
   public String optString(String path) {
+    read.add(path);
     return config.getIsNull(path) ? null : config.getString(path);
   }
 
@@ -281,23 +291,28 @@ public final class TrainSettings {
   }
 
   public int integer(String path) {
+    read.add(path);
     return config.getInt(path);
   }
 
   public long longValue(String path) {
+    read.add(path);
     return config.getLong(path);
   }
 
   public double number(String path) {
+    read.add(path);
     return config.getDouble(path);
   }
 
   public boolean bool(String path) {
+    read.add(path);
     return config.getBoolean(path);
   }
 
   /** A list given as a HOCON list or a comma-separated string; empty when unset. */
   public List<String> list(String path) {
+    read.add(path);
     if (config.getIsNull(path)) {
       return List.of();
     }

@@ -22,9 +22,11 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
+import org.rlhfnode.node.cluster.NodeAddress;
 import org.rlhfnode.node.settings.InformationalFlags;
 import org.rlhfnode.node.settings.LogCapture;
 import org.rlhfnode.node.settings.OpenRlhfAliases;
+import org.rlhfnode.node.settings.SettingScopes;
 import org.rlhfnode.node.settings.TrainSettings;
 
 /**
@@ -32,7 +34,6 @@ import org.rlhfnode.node.settings.TrainSettings;
  * checked here against {@link TrainSettings#parse}, so the table cannot silently go stale.
  */
 class OpenRlhfFlagsTest {
-  private static final Path CLI_MD = Path.of(System.getProperty("rlhf.repo")).resolve("docs/cli.md");
   private static final String SECTION = "## OpenRLHF's flags";
   private static final Pattern CODE = Pattern.compile("`([^`]+)`");
   private static final Config DEFAULTS = ConfigFactory.defaultReference().getConfig("rlhf");
@@ -44,19 +45,9 @@ class OpenRlhfFlagsTest {
   record Row(String flag, String scripts, String status, String note) {}
 
   static List<Row> rows() throws Exception {
-    List<String> lines = Files.readAllLines(CLI_MD);
-    int start = lines.indexOf(SECTION);
-    assertTrue(start >= 0, "docs/cli.md has no section '" + SECTION + "'");
     List<Row> rows = new ArrayList<>();
-    for (String line : lines.subList(start + 1, lines.size())) {
-      if (line.startsWith("## ")) {
-        break;
-      }
-      if (line.startsWith("| `--")) {
-        String[] cells = line.substring(1, line.length() - 1).split("\\|", -1);
-        assertEquals(4, cells.length, "four cells: " + line);
-        rows.add(new Row(firstCode(cells[0]), cells[1].strip(), cells[2].strip(), cells[3].strip()));
-      }
+    for (String[] cells : CliTables.rows(SECTION)) {
+      rows.add(new Row(firstCode(cells[0]), cells[1].strip(), cells[2].strip(), cells[3].strip()));
     }
     return rows;
   }
@@ -75,6 +66,11 @@ class OpenRlhfFlagsTest {
       List<String> value = valueFor(path);
       assertEquals(render(concat(List.of("--" + path), joined(value))), render(concat(List.of(r.flag()), value)),
           r.flag() + " is the setting " + path);
+      for (String command : commands(r.scripts())) { // OpenRLHF's script takes it: used, logged, or refused saying why
+        boolean refused = SettingScopes.insteadOf(command, path) != null && r.note().contains("refuse");
+        assertTrue(SettingScopes.commandsOf(path).contains(command) || SettingScopes.noEffect(command, path) || refused,
+            r.flag() + " is refused by " + command + ", whose OpenRLHF script takes it");
+      }
     } else if (s.startsWith("alias")) {
       checkAlias(r);
     } else if (s.equals("no effect here")) {
@@ -149,6 +145,20 @@ class OpenRlhfFlagsTest {
     assertUnknownFor("node", CliTest.run("--role", "all", "--train_split", "test"));
     assertUnknownFor("plan", CliTest.run("plan", "--train_split", "test"));
     assertUnknownFor("rejection-sample", CliTest.run("rejection-sample", "--vllm_sync_backend", "gloo"));
+  }
+
+  @Test
+  void inNodeModeABareIntegerSeedIsTheRunSeedAndHostPortANodeToJoin() {
+    NodeCommand.Seeds s = NodeCommand.Seeds.of(List.of("42", "h:2552"), List.of("--pretrain", "p"));
+    assertEquals(List.of(new NodeAddress("h", 2552)), s.nodes());
+    assertEquals(42L, TrainSettings.parse(s.settings(), "node").longValue("train.seed"));
+    assertEquals(List.of("--pretrain", "p"), NodeCommand.Seeds.of(List.of("h:2552"), List.of("--pretrain", "p"))
+        .settings());
+    for (List<String> twice : List.of(List.of("--seed", "1", "--seed", "2"), List.of("--seed", "1", "--train.seed", "2"))) {
+      CliTest.Run run = CliTest.run(concat(List.of("--role", "all"), twice).toArray(new String[0]));
+      assertEquals(2, run.code(), run.err());
+      assertTrue(run.err().contains("give the run's random seed once"), run.err());
+    }
   }
 
   private static void assertUnknownFor(String command, CliTest.Run run) {

@@ -8,17 +8,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.rlhfnode.runtime.io.DType;
 import org.rlhfnode.runtime.metrics.MetricsFile;
 import org.rlhfnode.runtime.metrics.MetricsRow;
-import org.rlhfnode.runtime.model.CausalLm;
-import org.rlhfnode.runtime.model.ModelLoader;
-import org.rlhfnode.runtime.model.ModelSaver;
-import org.rlhfnode.runtime.model.RewardHead;
-import org.rlhfnode.runtime.tensor.DeviceSpec;
 
 /**
  * The same seeded PPO run (GAE: policy, critic, reference, reward) with every role in one JVM and as
@@ -36,13 +29,8 @@ class PpoClusterTest {
   @TempDir
   Path tmp;
 
-  /** The tiny Llama with a (random) score head, as reward model. */
   private Path rewardModel() {
-    Path dir = tmp.resolve("rm");
-    try (CausalLm rm = RewardHead.ensure(ModelLoader.load(TINY, DeviceSpec.CPU, ScalarType.Float), 7)) {
-      ModelSaver.save(rm, dir, DType.F32, ModelSaver.DEFAULT_SHARD_BYTES);
-    }
-    return dir;
+    return PpoResumeTest.rewardModel(tmp.resolve("rm"));
   }
 
   private static List<String> run(Path save, Path rm, String... extra) {

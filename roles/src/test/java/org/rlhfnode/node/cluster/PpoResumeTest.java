@@ -31,7 +31,7 @@ import org.rlhfnode.runtime.tensor.DeviceSpec;
  * corrupted, {@code --load_checkpoint} falls back to the previous checkpoint and the run completes with
  * every iteration once in metrics.jsonl and the rewards, KL, β and losses of the undisturbed run, bit for bit.
  */
-class PpoResumeTest {
+public class PpoResumeTest {
   private static final Path REPO = Path.of(System.getProperty("rlhf.repo"));
   private static final Path TINY = REPO.resolve("examples/tiny-llama");
   private static final Duration LIMIT = Duration.ofMinutes(3);
@@ -41,8 +41,8 @@ class PpoResumeTest {
   @TempDir
   Path tmp;
 
-  /** The tiny Llama with a (random) score head, as reward model. */
-  static Path rewardModel(Path dir) {
+  /** The tiny Llama with a (random) score head, as reward model, written to {@code dir}. */
+  public static Path rewardModel(Path dir) {
     try (CausalLm rm = RewardHead.ensure(ModelLoader.load(TINY, DeviceSpec.CPU, ScalarType.Float), 7)) {
       ModelSaver.save(rm, dir, DType.F32, ModelSaver.DEFAULT_SHARD_BYTES);
     }

@@ -16,7 +16,7 @@ public final class PpoTestSettings {
 
   /** The tiny model as policy, reference, reward model and critic, saving to {@code save}; extra flags win. */
   public static PpoSettings of(Path save, String... extra) {
-    return PpoSettings.from(TrainSettings.parse(args(save, extra)));
+    return PpoSettings.from(TrainSettings.parse(args(save, extra), "train ppo"));
   }
 
   public static List<String> args(Path save, String... extra) {

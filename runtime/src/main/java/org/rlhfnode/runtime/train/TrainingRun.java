@@ -46,6 +46,7 @@ public final class TrainingRun<B> {
   private final boolean writes; // rank 0
   private Generator rng; // random stream the loss depends on (e.g. LoRA dropout), or null
   private Path tensorBoard; // --use_tensorboard directory, or null
+  private Consumer<Path> hfCopy; // --save_hf_ckpt: writes the model as a HuggingFace directory; every rank runs it
 
   /**
    * @param evaluator eval metrics on the held-out set (prefixed {@code eval_}), or null; runs on every rank
@@ -64,6 +65,15 @@ public final class TrainingRun<B> {
   /** Saves and restores this generator's state with every checkpoint, so a resumed run draws the same numbers. */
   public TrainingRun<B> withRandomStream(Generator generator) {
     this.rng = generator;
+    return this;
+  }
+
+  /**
+   * Each checkpoint also gets the model as a HuggingFace directory, {@code hf/} ({@code --save_hf_ckpt}):
+   * {@code writer} runs on every rank (it may gather a sharded model) inside the checkpoint's write.
+   */
+  public TrainingRun<B> withHfCheckpoints(Consumer<Path> writer) {
+    this.hfCopy = writer;
     return this;
   }
 
@@ -180,6 +190,9 @@ public final class TrainingRun<B> {
             share.writeTo(staging, c.rank());
             if (c.isFirst()) {
               CheckpointManager.writeState(staging, state);
+            }
+            if (hfCopy != null) {
+              hfCopy.accept(staging.resolve("hf"));
             }
           },
           () -> checkpoints.commit(staging, tag, step),

@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
 /**
  * {@code train csft}: conditional SFT (algorithms.md §11). Each (prompt, response) record is scored
  * by the reward model(s) of {@code --reward_pretrain} (summed), or read from its {@code reward} key
- * when no reward model is given; scores are z-normalised unless {@code --normalize_reward false};
+ * when no reward model is given; scores are z-normalised with {@code --normalize_reward};
  * each prompt becomes {@code "{prompt} <rm_score>: {score:.2f} "}; then plain SFT.
  */
 @Command(name = "csft", mixinStandardHelpOptions = true, description = "Conditional SFT on reward-tagged prompts.")

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -19,6 +20,7 @@ import org.rlhfnode.runtime.data.TokenizerView;
 import org.rlhfnode.runtime.io.DType;
 import org.rlhfnode.runtime.lora.LoraCheckpoint;
 import org.rlhfnode.runtime.lora.LoraConfig;
+import org.rlhfnode.runtime.lora.LoraMerge;
 import org.rlhfnode.runtime.lora.LoraModel;
 import org.rlhfnode.runtime.metrics.Summary;
 import org.rlhfnode.runtime.model.CausalLm;
@@ -183,6 +185,9 @@ final class TrainSession implements AutoCloseable {
         collectives.barrier(); // every rank returns once the model is written
       }, label);
       run.withTensorBoard(settings.optPath("train.use_tensorboard"));
+      if (settings.bool("train.save_hf_ckpt")) {
+        run.withHfCheckpoints(dir -> hfCopy(dir, prepared));
+      }
       Summary summary = (lora == null ? run : run.withRandomStream(lora.dropoutGenerator())).run();
       if (policy.packing() && collectives.isFirst()) {
         System.out.println(policy.packingTally().describe() + (collectives.worldSize() > 1 ? " on rank 0" : ""));
@@ -206,8 +211,39 @@ final class TrainSession implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code --save_hf_ckpt}: the model as it stands, as a HuggingFace directory (with LoRA the adapters merged
+   * into a copy, and the adapters in PEFT's format under {@code adapter/}); every rank helps gather it, rank 0
+   * writes.
+   */
+  private void hfCopy(Path dir, Parallelism.Prepared prepared) {
+    prepared.materializeAll();
+    try {
+      if (!collectives.isFirst()) {
+        return;
+      }
+      if (lora == null) {
+        ModelSaver.save(policy, dir, saveDtype(), ModelSaver.DEFAULT_SHARD_BYTES);
+      } else {
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard();
+            CausalLm merged = CausalLm.create(policy.config(), LoraMerge.merged(policy.parameters(),
+                lora.trainableParameters(), lora.config().scaling()), policy.device())) {
+          ModelSaver.save(merged, dir, saveDtype(), ModelSaver.DEFAULT_SHARD_BYTES);
+        }
+        LoraCheckpoint.save(lora, dir.resolve("adapter"), settings.string("model.pretrain"));
+      }
+      HfTokenizer.copyFiles(pretrain, dir);
+    } finally {
+      prepared.releaseAll();
+    }
+  }
+
+  private DType saveDtype() {
+    return settings.string("train.save_dtype").startsWith("b") ? DType.BF16 : DType.F32;
+  }
+
   private void export(Path dir, Map<String, ?> extraConfig) {
-    DType saveDtype = settings.string("train.save_dtype").startsWith("b") ? DType.BF16 : DType.F32;
+    DType saveDtype = saveDtype();
     if (lora != null) {
       LoraCheckpoint.save(lora, dir.resolve("adapter"), settings.string("model.pretrain")); // as the user named it
       lora.mergeAndUnload();
