@@ -79,6 +79,7 @@ public final class TrainSettings {
         others = otherSections(Path.of(value));
         continue;
       }
+      name = OpenRlhfDottedNames.flatName(args, i, command, defaults); // OpenRLHF's --ds.zero_stage: --zero_stage
       int used = informational(args, i, name, value);
       if (used < 0) {
         used = OpenRlhfAliases.read(args, i, name, value, command, aliases);
