@@ -27,6 +27,9 @@ final class BenchGenerateCommand implements Callable<Integer> {
   @Option(names = "--new-tokens", defaultValue = "128") int newTokens;
   @Option(names = "--repeats", defaultValue = "2") int repeats;
   @Option(names = "--seed", defaultValue = "0") long seed;
+  @Option(names = "--samples-per-prompt", defaultValue = "1", description = "Each of --batch prompts is asked for "
+      + "this many samples (GRPO's n); with n > 1, also time every row prefilling its prompt alone.")
+  int samplesPerPrompt;
   @Option(names = "--compare-recompute", description = "Also time batch-1 decode without the KV cache.")
   boolean compareRecompute;
   @Option(names = "--tp", defaultValue = "1", split = ",",
@@ -62,6 +65,11 @@ final class BenchGenerateCommand implements Callable<Integer> {
       System.out.printf("model %s, %d params, dtype %s, device %s, tp %d, threads %d per rank%n", modelOptions.model,
           model.config().parameterCount(), model.dtype(), model.device(), tp,
           org.bytedeco.pytorch.global.torch.get_num_threads());
+    }
+    if (samplesPerPrompt > 1) {
+      return sharedPrefill(model, group, print, vocab);
+    }
+    if (print) {
       System.out.printf("%4s %6s %10s %11s %14s %12s %13s %12s%n", "tp", "batch", "prompt", "new", "prefill tok/s",
           "decode tok/s", "decode ms/step", "collectives");
     }
@@ -83,6 +91,29 @@ final class BenchGenerateCommand implements Callable<Integer> {
         System.out.printf("decode to %d tokens, batch 1: KV cache %.1f tok/s, recompute %.1f tok/s, speed-up %.1fx%n",
             promptLen + newTokens, cached.decodeTokensPerSecond(), recompute.decodeTokensPerSecond(),
             cached.decodeTokensPerSecond() / recompute.decodeTokensPerSecond());
+      }
+    }
+    return 0;
+  }
+
+  /** b prompts × n samples: generation time with the prompt prefilled once per prompt vs once per row. */
+  private int sharedPrefill(CausalLm model, TensorParallel group, boolean print, int vocab) {
+    if (print) {
+      System.out.printf("%6s %3s %7s %5s %16s %16s %8s%n", "prompts", "n", "prompt", "new", "shared prefill s",
+          "own prefill s", "ratio");
+    }
+    for (int b : batches) {
+      List<GenerationRequest> reqs = new java.util.ArrayList<>();
+      for (GenerationRequest r : BenchPrompts.greedy(b, promptLen, newTokens, vocab, seed)) {
+        for (int i = 0; i < samplesPerPrompt; i++) {
+          reqs.add(r);
+        }
+      }
+      Measured shared = best(() -> timed(new GenerationEngine(model, true), reqs, true, group));
+      Measured own = best(() -> timed(new GenerationEngine(model, false), reqs, true, group));
+      if (print) {
+        System.out.printf("%6d %3d %7d %5d %16.3f %16.3f %7.2fx%n", b, samplesPerPrompt, promptLen, newTokens,
+            shared.wallNanos() / 1e9, own.wallNanos() / 1e9, (double) shared.wallNanos() / own.wallNanos());
       }
     }
     return 0;

@@ -14,19 +14,29 @@ import org.rlhfnode.runtime.tensor.Tensors;
 
 /**
  * Batched autoregressive generation. Prompts are left-padded into one batch; one prefill fills a
- * {@link KvCache}, then each decode step feeds one token per active row. Rows that finish (stop
- * token or their own {@code max_new_tokens}) leave the batch and the cache, so they cost nothing
- * more. Runs in inference mode (no autograd graph) with one {@code PointerScope} per step, so native
- * memory does not grow with the number of calls.
+ * {@link KvCache}, then each decode step feeds one token per active row. Requests with the same prompt
+ * (the n samples of a prompt, {@code n_samples_per_prompt}) share its prefill: each distinct prompt is
+ * computed once and its cache rows and first logits are copied to every request that has it, as vLLM's
+ * prefix caching does for the common GRPO case. Rows that finish (stop token or their own
+ * {@code max_new_tokens}) leave the batch and the cache, so they cost nothing more. Runs in inference
+ * mode (no autograd graph) with one {@code PointerScope} per step, so native memory does not grow with the
+ * number of calls.
  */
 public final class GenerationEngine {
   private final CausalLm model;
+  private final boolean sharePrefill;
 
   public GenerationEngine(CausalLm model) {
+    this(model, true);
+  }
+
+  /** @param sharePrefill compute each distinct prompt once (false: every row its own, for comparisons) */
+  public GenerationEngine(CausalLm model, boolean sharePrefill) {
     if (!model.hasLmHead()) {
       throw new IllegalArgumentException("cannot generate with a model that has no lm_head");
     }
     this.model = model;
+    this.sharePrefill = sharePrefill;
   }
 
   /** Generates a continuation for every request (results in request order). */
@@ -61,13 +71,14 @@ public final class GenerationEngine {
     }
     try (InferenceMode guard = new InferenceMode(); PointerScope call = new PointerScope()) {
       DecodeState state = new DecodeState(requests, model.config().eosTokenIds(), generators(requests));
-      KvCache cache = useCache ? model.newCache(requests.size(), state.capacity()) : null;
+      SharedPrompts shared = SharedPrompts.of(requests, sharePrefill && useCache);
+      KvCache cache = useCache ? model.newCache(shared.distinct(), state.capacity()) : null;
       try {
         for (int step = 0; state.anyActive(); step++) {
           long start = System.nanoTime();
           int rows = state.activeCount();
           try (PointerScope stepScope = new PointerScope()) {
-            Tensor logits = useCache ? cachedStep(state, cache, step) : uncachedStep(state);
+            Tensor logits = useCache ? cachedStep(state, cache, step, shared) : uncachedStep(state);
             Sampler.Choice choice = Sampler.choose(logits, state.activeParams(), state.activeGenerators());
             int[] keep = state.accept(choice);
             if (cache != null && keep != null && keep.length > 0) {
@@ -75,7 +86,8 @@ public final class GenerationEngine {
             }
           }
           if (stats != null) {
-            stats.record(step == 0, step == 0 ? (long) rows * state.promptWidth() : rows, System.nanoTime() - start);
+            stats.record(step == 0, step == 0 ? (long) shared.distinct() * state.promptWidth() : rows,
+                System.nanoTime() - start);
           }
         }
       } finally {
@@ -87,20 +99,36 @@ public final class GenerationEngine {
     }
   }
 
-  /** Prefill at step 0, then one token per active row; returns [B, V] last-position logits. */
-  private Tensor cachedStep(DecodeState state, KvCache cache, int step) {
+  /**
+   * Prefill at step 0 (each distinct prompt once, then spread to its rows), then one token per active row;
+   * returns [B, V] last-position logits.
+   */
+  private Tensor cachedStep(DecodeState state, KvCache cache, int step, SharedPrompts shared) {
     Tensor ids;
     Tensor mask;
     if (step == 0) {
-      ids = Tensors.longs(state.paddedPrompts(), state.activeCount(), state.promptWidth());
-      mask = Tensors.longs(state.promptMask(), state.activeCount(), state.promptWidth());
+      int width = state.promptWidth();
+      ids = Tensors.longs(shared.rows(state.paddedPrompts(), width), shared.distinct(), width);
+      mask = Tensors.longs(shared.rows(state.promptMask(), width), shared.distinct(), width);
+      if (shared.isShared()) {
+        Tensor spread = Tensors.longs(shared.rowOf(), shared.rowOf().length).to(model.device().torchDevice(),
+            ScalarType.Long); // [B]: the distinct prompt of each request
+        Tensor logits = prefill(ids, mask, cache).index_select(0, spread); // [B, V]
+        cache.keepRows(spread);
+        return logits;
+      }
+      return prefill(ids, mask, cache);
     } else {
       ids = Tensors.longs(state.lastTokens(), state.activeCount(), 1);
       mask = torch.ones(state.activeCount(), 1).to(ScalarType.Long);
     }
-    ids = ids.to(model.device().torchDevice(), ScalarType.Long);
-    mask = mask.to(model.device().torchDevice(), ScalarType.Long);
-    Tensor hidden = model.hidden(ids, mask, cache);
+    return prefill(ids, mask, cache);
+  }
+
+  /** Last-position logits [R, V] of rows {@code ids} [R, T] fed through the cache. */
+  private Tensor prefill(Tensor ids, Tensor mask, KvCache cache) {
+    Tensor hidden = model.hidden(ids.to(model.device().torchDevice(), ScalarType.Long),
+        mask.to(model.device().torchDevice(), ScalarType.Long), cache);
     return model.logits(hidden.narrow(1, hidden.size(1) - 1, 1)).squeeze(1);
   }
 

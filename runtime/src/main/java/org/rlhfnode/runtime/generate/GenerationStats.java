@@ -22,7 +22,12 @@ public final class GenerationStats {
     }
   }
 
-  /** Prompt tokens (padding included) processed per second in prefill. */
+  /** Prompt tokens computed in prefill (padding included; a prompt shared by several requests once). */
+  public long prefillTokens() {
+    return prefillTokens;
+  }
+
+  /** Prompt tokens (padding included; a shared prompt once) computed per second in prefill. */
   public double prefillTokensPerSecond() {
     return prefillNanos == 0 ? 0 : prefillTokens * 1e9 / prefillNanos;
   }

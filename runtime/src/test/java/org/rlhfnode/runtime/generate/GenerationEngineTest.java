@@ -46,6 +46,36 @@ class GenerationEngineTest {
     model.close();
   }
 
+  /**
+   * n samples of a prompt share its prefill: each distinct prompt is computed once (the prefill counts its
+   * tokens once), and every request gets the tokens and log-probs it gets when each row prefills alone.
+   */
+  @Test
+  void samplesOfOnePromptShareItsPrefillAndGetTheSameResults() {
+    long[] third = Arrays.copyOf(prompt1, prompt1.length - 1);
+    List<GenerationRequest> requests = new java.util.ArrayList<>();
+    for (int n = 0; n < 4; n++) {
+      for (long[] p : List.of(prompt0, prompt1)) {
+        requests.add(new GenerationRequest(p, SamplingParams.sample(10, 1.0, 0, 1.0, 100 + requests.size())));
+      }
+    }
+    requests.add(new GenerationRequest(third, SamplingParams.sample(10, 1.0, 0, 1.0, 7)));
+    GenerationStats sharedStats = new GenerationStats();
+    GenerationStats aloneStats = new GenerationStats();
+    List<GenerationResult> shared = engine.generate(requests, sharedStats);
+    List<GenerationResult> alone = new GenerationEngine(model, false).generate(requests, aloneStats);
+    boolean differ = false;
+    for (int i = 0; i < requests.size(); i++) {
+      assertArrayEquals(alone.get(i).newTokens(), shared.get(i).newTokens(), "tokens of request " + i);
+      assertTrue(Fixtures.maxAbsDiff(alone.get(i).logProbs(), shared.get(i).logProbs()) <= 1e-5, "request " + i);
+      differ |= !Arrays.equals(shared.get(0).newTokens(), shared.get(i).newTokens());
+    }
+    assertTrue(differ, "the samples of one prompt differ (own seeds)");
+    int width = Math.max(prompt0.length, prompt1.length);
+    assertEquals(3.0 / 9, sharedStats.prefillTokens() / (double) aloneStats.prefillTokens(), 1e-9);
+    assertEquals(9L * width, aloneStats.prefillTokens());
+  }
+
   @Test
   void greedyLogProbsAreTheLogSoftmaxOfTransformersStepLogits() {
     GenerationResult r = engine.generate(List.of(new GenerationRequest(prompt0, SamplingParams.greedy(12)))).get(0);
