@@ -43,6 +43,8 @@
 #   RLHF_MAX_RESTARTS     restarts per node (default 3; 0: none)
 #   RLHF_RESTART_BACKOFF  seconds before a node's first restart (default 2), doubled for each further one, at most 30
 #   RLHF_STOP_GRACE       seconds a node gets after TERM (to checkpoint and leave the cluster) before KILL (default 20)
+#   RLHF_SECURE           1: the nodes talk over mutual TLS (--secure) with keys made once in RLHF_LOG_DIR/keys by
+#                         `rlhf-node keys` (default 0: one host, plain TCP on 127.0.0.1)
 set -euo pipefail
 
 usage() {
@@ -113,6 +115,16 @@ if (( ${#names[@]} > 1 )); then
   seed_flags=(--seed "$seed_list")
 fi
 mkdir -p "$log_dir"
+secure_flags=()
+if [[ ${RLHF_SECURE:-0} == 1 ]]; then
+  keys_dir=$log_dir/keys
+  if [[ ! -f $keys_dir/tls.key ]]; then
+    "${node_cmd[@]}" keys --output "$keys_dir" --run "local-$(basename "$log_dir")" > /dev/null \
+      || fail "could not make the run's keys in $keys_dir"
+  fi
+  secure_flags=(--secure --keys "$keys_dir")
+  echo "mutual TLS between the nodes, keys in $keys_dir"
+fi
 
 # A node's restart loop reports "INDEX CODE" here when the node has ended for good. The FIFO is opened for
 # reading and writing, so neither side ever blocks on opening it, and unlinked at once: fd 3 keeps it.
@@ -159,7 +171,8 @@ run_node() {
   local name=${names[$i]}
   local log=$log_dir/$name.log pid_file=$log_dir/$name.pid
   local cmd=("${node_cmd[@]}" --role "${roles[$i]}" --host 127.0.0.1 --port "$((base_port + i))"
-    ${seed_flags[@]+"${seed_flags[@]}"} --config "$config" ${extra[@]+"${extra[@]}"})
+    ${seed_flags[@]+"${seed_flags[@]}"} ${secure_flags[@]+"${secure_flags[@]}"} --config "$config"
+    ${extra[@]+"${extra[@]}"})
   local jvm="" sleeper="" killer="" stopping=0 restarts=0 rc=0 delay
   # shellcheck disable=SC2064  # i and the file are fixed now; $? is the subshell's exit code at its end
   trap "code=\$?; rm -f $(printf %q "$pid_file"); echo \"$i \$code\" >&3" EXIT

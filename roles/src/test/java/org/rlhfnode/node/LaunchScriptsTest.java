@@ -293,7 +293,8 @@ class LaunchScriptsTest {
     assertTrue(lines("srun.options").containsAll(List.of("--kill-on-bad-exit=0", "--wait=300")));
     for (String host : List.of("fakeA", "fakeB", "fakeC")) {
       assertEquals(1, lines(host + ".args").size(), host + " is not restarted");
-      assertTrue(lines(host + ".args").get(0).contains("--host " + host + " --port 2552 --seed fakeA:2552,fakeB:2552,fakeC:2552"));
+      assertTrue(lines(host + ".args").get(0).contains("--host " + host + " --port 2552 --seed fakeA:2552,fakeB:2552,fakeC:2552"
+          + " --secure --keys " + dir.resolve("job-keys")), lines(host + ".args").get(0));
       assertFalse(Files.exists(dir.resolve("logs/rlhf-node-" + host + ".pid")));
     }
   }
@@ -341,10 +342,17 @@ class LaunchScriptsTest {
   }
 
   private Run slurm() throws Exception {
-    return run(List.of("bash", script("slurm/ppo.sbatch").toString(), conf.toString()), Map.of(
+    // more than one node: mutual TLS by default, with the job's keys, here made beforehand (the fake java
+    // cannot run `rlhf-node keys`), so the launcher hands them to every node as they are
+    Path keys = Files.createDirectories(dir.resolve("job-keys"));
+    Files.writeString(keys.resolve("tls.key"), "fake");
+    Run run = run(List.of("bash", script("slurm/ppo.sbatch").toString(), conf.toString()), Map.of(
         "PATH", dir.resolve("bin") + ":" + System.getenv("PATH"), "SLURM_JOB_ID", "4242",
         "SLURM_JOB_NODELIST", HOSTS, "JAVA", dir.resolve("fake-node").toString(),
-        "RLHF_NODE_JAR", dir.resolve("rlhf-node.jar").toString(), "FAKE_KEY_FLAG", "--host"));
+        "RLHF_NODE_JAR", dir.resolve("rlhf-node.jar").toString(), "FAKE_KEY_FLAG", "--host",
+        "RLHF_KEYS", keys.toString()));
+    assertTrue(run.output().contains("mutual TLS between the nodes, keys in " + keys), run.output());
+    return run;
   }
 
   /** Runs a launcher in the temp dir with the fakes' settings plus {@code env}; at most {@link #RUN}. */

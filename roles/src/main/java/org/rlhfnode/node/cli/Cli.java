@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
     description = "RLHF and alignment for large language models on the JVM.",
     subcommands = {ForwardCommand.class, GenerateCommand.class, InitModelCommand.class, BenchCommand.class,
         org.rlhfnode.node.cli.train.TrainCommand.class, RejectionSampleCommand.class, NodeCommand.class, PlanCommand.class,
-        GpuCheckCommand.class})
+        GpuCheckCommand.class, KeysCommand.class})
 public final class Cli implements Runnable {
   /** Exit code for bad input and failed runs. */
   public static final int EXIT_ERROR = 2;

@@ -32,6 +32,14 @@ public final class NodeCommand implements Callable<Integer> {
   @Option(names = "--port", description = "This node's port (default 2552; 0 = any free port).")
   Integer port;
 
+  @Option(names = "--secure", description = "Mutual TLS between the nodes with the run's keys (--keys); a node "
+      + "without them is refused (rlhf.cluster.secure).")
+  boolean secure;
+
+  @Option(names = "--keys", paramLabel = "DIR", description = "The run's keys (ca.crt, tls.crt, tls.key), made "
+      + "once per run by `rlhf-node keys --output DIR` (rlhf.cluster.keys).")
+  java.nio.file.Path keys;
+
   @Unmatched
   List<String> settings = new ArrayList<>();
 
@@ -41,7 +49,7 @@ public final class NodeCommand implements Callable<Integer> {
     int defaultPort = roles.equals(List.of("all")) && split.nodes().isEmpty() ? 0 : NodeAddress.DEFAULT_PORT;
     NodeAddress self = NodeAddress.self(host == null ? NodeAddress.DEFAULT_HOST : host,
         port == null ? defaultPort : port);
-    return PpoNode.run(roles, self, split.nodes(), TrainSettings.parse(split.settings(), "node"));
+    return PpoNode.run(roles, self, split.nodes(), TrainSettings.parse(split.settings(), "node"), secure, keys);
   }
 
   /**

@@ -29,6 +29,10 @@ public final class NodeConfig {
   public static final String CLUSTER_RESOURCE = "rlhf-cluster.conf";
   /** Setting with the seeds ({@code host:port} strings) that {@link #joinSeeds(ActorSystem)} joins. */
   public static final String SEEDS_PATH = "rlhf.cluster.seeds";
+  /** Setting that turns on mutual TLS between the nodes ({@code --secure}). */
+  public static final String SECURE_PATH = "rlhf.cluster.secure";
+  /** Setting with the run's keys directory ({@code --keys}). */
+  public static final String KEYS_PATH = "rlhf.cluster.keys";
 
   private static final String ROLE_FLAG = "--role";
   private static final String SEED_FLAG = "--seed";
@@ -50,9 +54,50 @@ public final class NodeConfig {
    *     forbids, a seed in the run file that is not host:port), before any actor system starts
    */
   public static Config forNode(NodeAddress self, List<NodeAddress> seeds, List<String> roles, Config runConfig) {
-    Config config = layered(flags(self, seeds, roles), ConfigFactory.systemProperties(), runConfig);
+    return forNode(self, seeds, roles, runConfig, false, null);
+  }
+
+  /**
+   * As {@link #forNode(NodeAddress, List, List, Config)}, with the node's {@code --secure} and {@code --keys}
+   * flags: {@code rlhf.cluster.secure} on (from the flag, {@code -D} or the file) runs Artery over mutual TLS
+   * with the run's keys ({@link RunKeys}).
+   */
+  public static Config forNode(NodeAddress self, List<NodeAddress> seeds, List<String> roles, Config runConfig,
+      boolean secure, java.nio.file.Path keys) {
+    Map<String, Object> security = new HashMap<>();
+    if (secure) {
+      security.put(SECURE_PATH, true);
+    }
+    if (keys != null) {
+      security.put(KEYS_PATH, keys.toString());
+    }
+    Config config = layered(ConfigFactory.parseMap(security, "node flags (--secure, --keys)")
+        .withFallback(flags(self, seeds, roles)), ConfigFactory.systemProperties(), runConfig);
     NodeAddress.parseAll(config.getStringList(SEEDS_PATH), SEEDS_PATH);
-    return config;
+    return withTransport(config, keys != null ? "--keys" : KEYS_PATH);
+  }
+
+  /** Whether the node's cluster transport is mutual TLS ({@code rlhf.cluster.secure}). */
+  public static boolean secure(Config config) {
+    return config.getBoolean(SECURE_PATH);
+  }
+
+  /** Artery over {@code tls-tcp} with Pekko's PEM-file engine when {@code rlhf.cluster.secure}, else as is. */
+  private static Config withTransport(Config config, String keysSetting) {
+    if (!secure(config)) {
+      return config;
+    }
+    java.nio.file.Path dir = RunKeys.check(config.getIsNull(KEYS_PATH) ? null
+        : java.nio.file.Path.of(config.getString(KEYS_PATH)), keysSetting);
+    String engine = "pekko.remote.artery.ssl.rotating-keys-engine.";
+    Map<String, Object> tls = new HashMap<>();
+    tls.put("pekko.remote.artery.transport", "tls-tcp");
+    tls.put("pekko.remote.artery.ssl.ssl-engine-provider",
+        "org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider");
+    tls.put(engine + "key-file", dir.resolve(RunKeys.KEY).toString());
+    tls.put(engine + "cert-file", dir.resolve(RunKeys.CERT).toString());
+    tls.put(engine + "ca-cert-file", dir.resolve(RunKeys.CA_CERT).toString());
+    return ConfigFactory.parseMap(tls, "rlhf.cluster.secure").withFallback(config);
   }
 
   /**

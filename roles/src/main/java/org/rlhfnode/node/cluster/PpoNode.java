@@ -67,6 +67,7 @@ import org.rlhfnode.runtime.tensor.CpuThreads;
  * {@code --metrics_port} the node serves its live state for Prometheus on its host ({@link NodeMetrics}).
  */
 public final class PpoNode {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PpoNode.class);
   private static final Duration LEAVE_GRACE = Duration.ofSeconds(30);
   private static final Duration STOP_MARGIN = Duration.ofSeconds(10);
 
@@ -79,6 +80,12 @@ public final class PpoNode {
    *     supervisor; 2 for bad input found after joining (refused checkpoints); 143 stopped by TERM
    */
   public static int run(List<String> roles, NodeAddress self, List<NodeAddress> seeds, TrainSettings ts) {
+    return run(roles, self, seeds, ts, false, null);
+  }
+
+  /** As {@link #run(List, NodeAddress, List, TrainSettings)}, with the node's {@code --secure} and {@code --keys}. */
+  public static int run(List<String> roles, NodeAddress self, List<NodeAddress> seeds, TrainSettings ts,
+      boolean secure, java.nio.file.Path keys) {
     List<Role> mine = parseRoles(roles);
     PpoSettings settings = PpoSettings.from(ts);
     Integer metricsPort = NodeMetrics.port(ts.optString("ppo.metrics_port"));
@@ -96,7 +103,16 @@ public final class PpoNode {
     long stopSeconds = settings.resilience().stopTimeout().plus(STOP_MARGIN).toSeconds();
     Config config = ConfigFactory.parseString("pekko.coordinated-shutdown.exit-jvm = off\n"
             + "pekko.coordinated-shutdown.phases.before-service-unbind.timeout = " + stopSeconds + "s")
-        .withFallback(NodeConfig.forNode(self, seeds, mine.stream().map(Role::cliName).toList(), ts.otherSections()));
+        .withFallback(NodeConfig.forNode(self, seeds, mine.stream().map(Role::cliName).toList(), ts.otherSections(),
+            secure, keys));
+    if (NodeConfig.secure(config)) {
+      LOG.info("cluster transport: mutual TLS with the run's keys ({})", config.getString(NodeConfig.KEYS_PATH));
+    } else if (!self.host().equals(NodeAddress.DEFAULT_HOST) && !self.host().equals("localhost")) {
+      LOG.warn("cluster transport: plain TCP on {}: any process that reaches port {} can join this run; "
+          + "use --secure --keys DIR (rlhf-node keys --output DIR)", self.host(), self.port());
+    } else {
+      LOG.info("cluster transport: plain TCP on {} (no --secure)", self.host());
+    }
     AtomicBoolean askedToLeave = new AtomicBoolean();
     AtomicReference<String> gaveUp = new AtomicReference<>();
     ActorSystem<Void> system = ActorSystem.create(guardian(mine, settings, plan, outcome, askedToLeave, gaveUp),

@@ -7,9 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.rlhfnode.messages.FrameGuard;
 import org.rlhfnode.messages.Role;
 
@@ -137,6 +141,29 @@ class NodeConfigTest {
     assertEquals(0, config.getInt(PORT));
     assertEquals(NodeConfig.ALL_ROLES, config.getStringList("pekko.cluster.roles"));
     assertFalse(config.getBoolean("pekko.coordinated-shutdown.exit-jvm"));
+  }
+
+  @Test
+  void secureNodesRunArteryOverMutualTlsWithTheRunsKeys(@TempDir Path tmp) throws Exception {
+    assertEquals("tcp", NodeConfig.forNode(SELF, List.of(), List.of("rollout")).getString("pekko.remote.artery.transport"));
+    assertTrue(message(() -> NodeConfig.forNode(SELF, List.of(), List.of("rollout"), ConfigFactory.empty(), true, null))
+        .startsWith("--secure needs --keys DIR"));
+    Path keys = tmp.resolve("keys");
+    assertTrue(message(() -> NodeConfig.forNode(SELF, List.of(), List.of("rollout"), ConfigFactory.empty(), true, keys))
+        .startsWith("--keys " + keys + ": no readable ca.crt"));
+    RunKeys.create(keys, "t1", Duration.ofDays(1));
+    for (String f : List.of(RunKeys.CA_CERT, RunKeys.CERT, RunKeys.KEY)) {
+      assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(keys.resolve(f))), f);
+      assertFalse(Files.readString(keys.resolve(f)).isBlank());
+    }
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(keys)));
+    assertTrue(Files.readString(keys.resolve(RunKeys.KEY)).startsWith("-----BEGIN PRIVATE KEY-----\n"));
+    Config config = NodeConfig.forNode(SELF, List.of(), List.of("rollout"), ConfigFactory.empty(), true, keys);
+    assertEquals("tls-tcp", config.getString("pekko.remote.artery.transport"));
+    assertEquals(keys.toAbsolutePath().resolve(RunKeys.KEY).toString(),
+        config.getString("pekko.remote.artery.ssl.rotating-keys-engine.key-file"));
+    assertTrue(message(() -> RunKeys.create(keys, "t2", Duration.ofDays(1))).endsWith("keys are never overwritten "
+        + "(use a new --output)"));
   }
 
   private static String message(Runnable action) {

@@ -77,21 +77,34 @@ class PpoClusterTest {
     }
   }
 
+  /**
+   * The three JVMs talk over mutual TLS ({@code --secure --keys}); a fourth JVM with the keys of another run
+   * tries to join as a rollout engine, is refused at the handshake, and the run goes on undisturbed.
+   */
   @Test
-  void threeJvmsGiveTheRewardsOfOne() throws Exception {
+  void threeJvmsOverMutualTlsGiveTheRewardsOfOneAndAStrangerIsRefused() throws Exception {
     Path rm = rewardModel();
     Path one = oneJvmRun(rm);
     Path three = tmp.resolve("three");
+    Path keys = tmp.resolve("keys");
+    Path otherRun = tmp.resolve("other-keys");
+    RunKeys.create(keys, "test", Duration.ofDays(1));
+    RunKeys.create(otherRun, "other", Duration.ofDays(1));
     int seed = NodeProcess.freePort();
     String seedAddress = "127.0.0.1:" + seed;
     // the one-JVM run moved weights over Artery, the three JVMs use a c10d Gloo broadcast
     List<String> common = run(three, rm, "--weight_sync_transport", "gloo", "--gloo_port", "0");
+    List<String> secure = concat(common, "--secure", "--keys", keys.toString());
     try (NodeProcess sup = NodeProcess.start(tmp.resolve("sup.log"),
-            concat(common, "--role", "supervisor,trainer", "--port", String.valueOf(seed)));
+            concat(secure, "--role", "supervisor,trainer", "--port", String.valueOf(seed)));
         NodeProcess rollout = NodeProcess.start(tmp.resolve("rollout.log"),
-            concat(common, "--role", "rollout", "--port", "0", "--seed", seedAddress));
+            concat(secure, "--role", "rollout", "--port", "0", "--seed", seedAddress));
         NodeProcess scorers = NodeProcess.start(tmp.resolve("scorers.log"),
-            concat(common, "--role", "reward,reference,critic", "--port", "0", "--seed", seedAddress))) {
+            concat(secure, "--role", "reward,reference,critic", "--port", "0", "--seed", seedAddress))) {
+      try (NodeProcess stranger = NodeProcess.start(tmp.resolve("stranger.log"), concat(common, "--secure", "--keys",
+          otherRun.toString(), "--role", "rollout", "--port", "0", "--seed", seedAddress))) {
+        stranger.awaitLine("SSLHandshakeException", LIMIT); // its certificate is not of this run's CA
+      }
       assertEquals(0, sup.waitFor(LIMIT), sup.tail());
       assertEquals(0, rollout.waitFor(Duration.ofMinutes(1)), rollout.tail());
       assertEquals(0, scorers.waitFor(Duration.ofMinutes(1)), scorers.tail());
