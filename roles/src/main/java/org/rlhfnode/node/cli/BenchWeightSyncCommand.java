@@ -47,6 +47,9 @@ final class BenchWeightSyncCommand implements Callable<Integer> {
   int warmup;
   @Option(names = "--transport", defaultValue = "both", description = "artery, gloo or both.")
   String transport;
+  @Option(names = "--secure", description = "The two actor systems talk over mutual TLS (keys made for the bench), "
+      + "as nodes started with --secure do; the Artery transport's chunks then travel inside TLS.")
+  boolean secure;
   @Option(names = "--large-lane", description = "Artery: chunks on the large-message lane (2 MiB frames).")
   boolean largeLane;
   @Option(names = "--window", defaultValue = "4", description = "Artery: chunks in flight.")
@@ -59,7 +62,8 @@ final class BenchWeightSyncCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     long bytes = (long) sizeMb << 20;
     List<String> transports = transport.equals("both") ? List.of("artery", "gloo") : List.of(transport);
-    Config config = systemConfig();
+    Config config = secure ? org.rlhfnode.node.cluster.NodeConfig.tls(benchKeys()).withFallback(systemConfig())
+        : systemConfig();
     Map<String, WeightSyncSettings> settings = new LinkedHashMap<>();
     transports.forEach(t -> settings.put(t, WeightSyncSettings.fromConfig(settingsConfig(config, t))));
     Sink sink = new Sink();
@@ -71,8 +75,9 @@ final class BenchWeightSyncCommand implements Callable<Integer> {
       long sentCrc = crc(payload);
       ActorRef<WeightSyncMessage> seenFromTrainer = ActorRefResolver.get(trainer)
           .resolveActorRef(ActorRefResolver.get(rollout).toSerializationFormat(receiver.get()));
-      System.out.printf("payload %d MiB (%d bytes); publisher and receiver in two actor systems, Artery TCP on"
-          + " 127.0.0.1; %d warm-up + %d timed publishes per transport%n", sizeMb, bytes, warmup, repeats);
+      System.out.printf("payload %d MiB (%d bytes); publisher and receiver in two actor systems, Artery %s on"
+          + " 127.0.0.1; %d warm-up + %d timed publishes per transport%n", sizeMb, bytes,
+          secure ? "over mutual TLS" : "TCP", warmup, repeats);
       long version = 0;
       for (String t : transports) {
         version = measure(t, settings.get(t), trainer, publishers.get().get(t), payload, version, seenFromTrainer);
@@ -106,6 +111,13 @@ final class BenchWeightSyncCommand implements Callable<Integer> {
     }
     System.out.printf("%-7s median %.1f MB/s over %d repeats%n", t, median(mbPerS), repeats);
     return version;
+  }
+
+  /** A run's keys for the two actor systems, in a fresh temporary directory. */
+  private static java.nio.file.Path benchKeys() throws java.io.IOException {
+    java.nio.file.Path keys = java.nio.file.Files.createTempDirectory("bench-keys").resolve("keys");
+    org.rlhfnode.node.cluster.RunKeys.create(keys, "bench", java.time.Duration.ofDays(1));
+    return keys;
   }
 
   private Config systemConfig() {

@@ -89,6 +89,11 @@ public final class NodeConfig {
     }
     java.nio.file.Path dir = RunKeys.check(config.getIsNull(KEYS_PATH) ? null
         : java.nio.file.Path.of(config.getString(KEYS_PATH)), keysSetting);
+    return tls(dir).withFallback(config);
+  }
+
+  /** The Artery settings of mutual TLS with the keys in {@code dir} ({@link RunKeys}), to lay over a config. */
+  public static Config tls(java.nio.file.Path dir) {
     String engine = "pekko.remote.artery.ssl.rotating-keys-engine.";
     Map<String, Object> tls = new HashMap<>();
     tls.put("pekko.remote.artery.transport", "tls-tcp");
@@ -97,7 +102,7 @@ public final class NodeConfig {
     tls.put(engine + "key-file", dir.resolve(RunKeys.KEY).toString());
     tls.put(engine + "cert-file", dir.resolve(RunKeys.CERT).toString());
     tls.put(engine + "ca-cert-file", dir.resolve(RunKeys.CA_CERT).toString());
-    return ConfigFactory.parseMap(tls, "rlhf.cluster.secure").withFallback(config);
+    return ConfigFactory.parseMap(tls, "rlhf.cluster.secure");
   }
 
   /**
