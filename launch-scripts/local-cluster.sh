@@ -46,6 +46,7 @@
 #   RLHF_SECURE           1: the nodes talk over mutual TLS (--secure) with keys made once in RLHF_LOG_DIR/keys by
 #                         `rlhf-node keys` (default 0: one host, plain TCP on 127.0.0.1)
 set -euo pipefail
+umask 077 # logs, keys, checkpoints and models of the run: owner-only
 
 usage() {
   echo "usage: $0 CONFIG [extra flags for every node]" >&2

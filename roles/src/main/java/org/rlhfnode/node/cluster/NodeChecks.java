@@ -72,7 +72,7 @@ final class NodeChecks {
 
   private static void writable(String flag, Path dir) {
     try {
-      Files.createDirectories(dir);
+      org.rlhfnode.runtime.io.OwnerOnly.createDirectories(dir); // what the run writes there stays owner-only
       Path probe = Files.createTempFile(dir, ".write-check-", "");
       Files.delete(probe);
     } catch (IOException e) {

@@ -166,7 +166,7 @@ public final class PpoNode {
 
   private static void writeSettings(PpoSettings s, TrainSettings ts) {
     try {
-      Files.createDirectories(s.run().savePath());
+      org.rlhfnode.runtime.io.OwnerOnly.createDirectories(s.run().savePath());
       Files.writeString(s.run().savePath().resolve("ppo_config.conf"), ts.render());
     } catch (IOException e) {
       throw new UncheckedIOException(s.run().savePath() + ": cannot write the run settings: " + e.getMessage(), e);

@@ -110,6 +110,13 @@ class PpoClusterTest {
       assertEquals(0, scorers.waitFor(Duration.ofMinutes(1)), scorers.tail());
     }
     assertSameRewards(one, three);
+    assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(three)), "the save path is owner-only");
+    String keyLine = Files.readAllLines(keys.resolve(RunKeys.KEY)).get(1); // a line of the private key
+    for (Path out : List.of(tmp.resolve("sup.log"), tmp.resolve("rollout.log"), tmp.resolve("scorers.log"),
+        three.resolve(MetricsFile.FILE_NAME), three.resolve("ppo_config.conf"))) {
+      assertTrue(!Files.readString(out).contains(keyLine), out + " holds no secret");
+    }
     for (Path save : List.of(one, three)) {
       assertTrue(Files.isRegularFile(save.resolve("policy/model.safetensors")), save + " policy");
       assertTrue(Files.isRegularFile(save.resolve("critic/model.safetensors")), save + " critic");

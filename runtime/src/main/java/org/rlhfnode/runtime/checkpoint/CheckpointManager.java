@@ -121,7 +121,7 @@ public final class CheckpointManager {
   }
 
   private void create(Path staging) throws IOException {
-    Files.createDirectories(ckpts.root());
+    org.rlhfnode.runtime.io.OwnerOnly.createDirectories(ckpts.root());
     ckpts.removeLeftovers();
     Files.createDirectory(staging);
   }

@@ -90,7 +90,7 @@ public final class RunCheckpoints {
     CheckpointRoot.checkName("checkpoint tag", tag);
     Path staging = ckpts.hidden(CheckpointRoot.TMP_PREFIX, tag);
     try {
-      Files.createDirectories(ckpts.root());
+      org.rlhfnode.runtime.io.OwnerOnly.createDirectories(ckpts.root());
       ckpts.removeLeftovers();
       Files.createDirectory(staging);
       DurableFiles.fsyncDirectory(ckpts.root());

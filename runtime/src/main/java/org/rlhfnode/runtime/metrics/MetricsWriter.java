@@ -123,7 +123,7 @@ public final class MetricsWriter implements AutoCloseable {
   private static Path fileIn(Path saveDir) {
     Objects.requireNonNull(saveDir, "saveDir");
     try {
-      Files.createDirectories(saveDir);
+      org.rlhfnode.runtime.io.OwnerOnly.createDirectories(saveDir);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create " + saveDir + ": " + e, e);
     }

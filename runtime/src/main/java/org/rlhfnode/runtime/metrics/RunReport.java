@@ -77,7 +77,7 @@ public final class RunReport {
     Path tmp = saveDir.resolve("." + FILE_NAME + ".tmp");
     String title = "Run report: " + (saveDir.getFileName() == null ? saveDir : saveDir.getFileName());
     try {
-      Files.createDirectories(saveDir);
+      org.rlhfnode.runtime.io.OwnerOnly.createDirectories(saveDir);
       Files.writeString(tmp, render(title, rows, summary), StandardCharsets.UTF_8);
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {

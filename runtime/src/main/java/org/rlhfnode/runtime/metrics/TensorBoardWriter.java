@@ -69,7 +69,7 @@ public final class TensorBoardWriter implements AutoCloseable {
    */
   public static TensorBoardWriter open(Path dir, long firstStep) {
     try {
-      Files.createDirectories(dir);
+      org.rlhfnode.runtime.io.OwnerOnly.createDirectories(dir);
     } catch (IOException e) {
       throw new UncheckedIOException("--use_tensorboard " + dir + ": cannot create the directory: " + e, e);
     }

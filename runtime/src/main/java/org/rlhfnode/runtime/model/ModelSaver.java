@@ -39,7 +39,7 @@ public final class ModelSaver {
       throw new IllegalArgumentException("save dtype must be F32, BF16 or F16, got " + dtype);
     }
     try (PointerScope scope = new PointerScope()) {
-      Files.createDirectories(dir);
+      org.rlhfnode.runtime.io.OwnerOnly.createDirectories(dir);
       List<TensorPayload> payloads = new ArrayList<>();
       for (Map.Entry<String, Tensor> e : model.parameters().entrySet()) {
         Tensor cpu = e.getValue().to(DeviceSpec.CPU.torchDevice(), NativeTensors.scalarType(dtype)).contiguous();

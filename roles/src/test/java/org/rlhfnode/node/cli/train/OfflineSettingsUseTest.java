@@ -49,6 +49,10 @@ class OfflineSettingsUseTest {
     try (Stream<Path> s = Files.list(tmp.resolve("sft/checkpoints"))) {
       step = s.filter(p -> p.getFileName().toString().startsWith("global_step")).findFirst().orElseThrow();
     }
+    for (Path owned : List.of(tmp.resolve("sft"), tmp.resolve("sft/checkpoints"))) { // created by the run
+      assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(owned)), owned + " is owner-only");
+    }
     for (String f : List.of("config.json", "model.safetensors", "tokenizer.json")) {
       assertTrue(Files.isRegularFile(step.resolve("hf").resolve(f)), "--save_hf_ckpt: " + step + "/hf/" + f);
     }
