@@ -58,8 +58,7 @@ public final class NodeCommand implements Callable<Integer> {
    */
   record Seeds(List<NodeAddress> nodes, List<String> settings) {
     static Seeds of(List<String> seedValues, List<String> settings) {
-      List<String> values = seedValues.stream().flatMap(v -> java.util.Arrays.stream(v.split(",", -1)))
-          .map(String::trim).toList();
+      List<String> values = seedValues.stream().map(String::trim).toList(); // picocli split the comma lists
       List<String> runSeeds = values.stream().filter(v -> v.matches("\\d+")).toList();
       List<String> all = new ArrayList<>(settings);
       if (!runSeeds.isEmpty()) {

@@ -26,7 +26,6 @@ import org.rlhfnode.runtime.dist.Collectives;
 import org.rlhfnode.runtime.io.DType;
 import org.rlhfnode.runtime.lora.LoraCheckpoint;
 import org.rlhfnode.runtime.lora.LoraConfig;
-import org.rlhfnode.runtime.lora.LoraMerge;
 import org.rlhfnode.runtime.lora.LoraModel;
 import org.rlhfnode.runtime.model.CausalLm;
 import org.rlhfnode.runtime.model.ModelLoader;
@@ -231,12 +230,7 @@ final class LearnerRank implements AutoCloseable {
     if (lora == null) {
       ModelSaver.save(model, dir, dtype, ModelSaver.DEFAULT_SHARD_BYTES);
     } else {
-      try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard();
-          CausalLm merged = CausalLm.create(model.config(), LoraMerge.merged(model.parameters(),
-              lora.trainableParameters(), lora.config().scaling()), model.device())) {
-        ModelSaver.save(merged, dir, dtype, ModelSaver.DEFAULT_SHARD_BYTES);
-      }
-      LoraCheckpoint.save(lora, dir.resolve("adapter"), source.toString());
+      LoraCheckpoint.saveMerged(lora, dir, dtype, source.toString());
     }
     HfTokenizer.copyFiles(source, dir);
   }

@@ -23,7 +23,7 @@ import org.rlhfnode.node.settings.TrainSettings;
  * every setting of their scope; a setting a command does not use is a one-line error naming it and the
  * commands that have it, given as a flag or in the {@code --config} file.
  */
-class RunSettingsUseTest {
+public class RunSettingsUseTest {
   private static final Path REPO = Path.of(System.getProperty("rlhf.repo"));
   private static final Path TINY = REPO.resolve("examples/tiny-llama");
 
@@ -60,15 +60,9 @@ class RunSettingsUseTest {
             .toString());
     TrainSettings s = TrainSettings.parse(ppo, SettingScopes.PPO);
     PpoSettings.from(s);
-    Set<String> unread = new TreeSet<>(SettingScopes.scopeOf(SettingScopes.PPO));
-    unread.removeAll(s.read());
-    unread.removeIf(k -> k.startsWith("weight_sync.")); // read as a section: WeightSyncSettings
-    unread.remove("ppo.metrics_port"); // read by PpoNode as the node starts
-    assertEquals(Set.of(), unread, "a PPO run accepts settings it never reads");
-    Set<String> outside = new TreeSet<>(s.read());
-    outside.removeAll(SettingScopes.scopeOf(SettingScopes.PPO));
-    outside.removeIf(k -> k.startsWith("data."));
-    assertEquals(Set.of(), outside, "a PPO run reads settings it refuses");
+    // weight_sync.* is read as a section (WeightSyncSettings), ppo.metrics_port by PpoNode as the node starts
+    assertReadsItsScope(SettingScopes.PPO, s.read(),
+        k -> k.startsWith("weight_sync.") || k.equals("ppo.metrics_port"));
   }
 
   @Test
@@ -105,6 +99,22 @@ class RunSettingsUseTest {
     assertEquals(2, run.code(), run.err());
     assertEquals(1, run.err().strip().lines().count(), run.err());
     TrainSettings.parse(List.of("--logging_steps", "5"), SettingScopes.PPO); // logged: no effect in a PPO run
+  }
+
+  /**
+   * {@code command} read every setting of its scope ({@code readElsewhere}: ones read outside the code that
+   * ran) and none outside it but the data keys, which the shared dataset reader collects for every command.
+   */
+  public static void assertReadsItsScope(String command, Set<String> read,
+      java.util.function.Predicate<String> readElsewhere) {
+    Set<String> unread = new TreeSet<>(SettingScopes.scopeOf(command));
+    unread.removeAll(read);
+    unread.removeIf(readElsewhere);
+    assertEquals(Set.of(), unread, command + " accepts settings it never reads");
+    Set<String> outside = new TreeSet<>(read);
+    outside.removeAll(SettingScopes.scopeOf(command));
+    outside.removeIf(k -> k.startsWith("data."));
+    assertEquals(Set.of(), outside, command + " reads settings it refuses");
   }
 
   private static void assertRefused(String command, String flag, String value, String message) {

@@ -25,6 +25,7 @@ import org.rlhfnode.runtime.io.SafetensorsWriter;
 import org.rlhfnode.runtime.io.TensorInfo;
 import org.rlhfnode.runtime.io.TensorPayload;
 import org.rlhfnode.runtime.model.CausalLm;
+import org.rlhfnode.runtime.model.ModelSaver;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.tensor.NativeTensors;
 import org.rlhfnode.runtime.tensor.Tensors;
@@ -40,7 +41,25 @@ public final class LoraCheckpoint {
   public static final String WEIGHTS_FILE = "adapter_model.safetensors";
   private static final Set<DType> FLOATS = Set.of(DType.F32, DType.F16, DType.BF16);
 
+  /** Where an exported model keeps its adapters beside the merged weights. */
+  public static final String ADAPTER_DIR = "adapter";
+
   private LoraCheckpoint() {}
+
+  /**
+   * Writes the model of {@code lora} as a HuggingFace directory with the adapters folded into a copy of the
+   * adapted projections ({@link LoraMerge}; the model keeps its adapters attached), and the adapters
+   * themselves in PEFT's format under {@value #ADAPTER_DIR}.
+   */
+  public static void saveMerged(LoraModel lora, Path dir, DType dtype, String baseModelNameOrPath) {
+    CausalLm model = lora.model();
+    try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard();
+        CausalLm merged = CausalLm.create(model.config(), LoraMerge.merged(model.parameters(),
+            lora.trainableParameters(), lora.config().scaling()), model.device())) {
+      ModelSaver.save(merged, dir, dtype, ModelSaver.DEFAULT_SHARD_BYTES);
+    }
+    save(lora, dir.resolve(ADAPTER_DIR), baseModelNameOrPath);
+  }
 
   /**
    * Writes the adapters of {@code lora} into {@code dir} (created if needed); each file is replaced

@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -20,7 +19,6 @@ import org.rlhfnode.runtime.data.TokenizerView;
 import org.rlhfnode.runtime.io.DType;
 import org.rlhfnode.runtime.lora.LoraCheckpoint;
 import org.rlhfnode.runtime.lora.LoraConfig;
-import org.rlhfnode.runtime.lora.LoraMerge;
 import org.rlhfnode.runtime.lora.LoraModel;
 import org.rlhfnode.runtime.metrics.Summary;
 import org.rlhfnode.runtime.model.CausalLm;
@@ -225,12 +223,7 @@ final class TrainSession implements AutoCloseable {
       if (lora == null) {
         ModelSaver.save(policy, dir, saveDtype(), ModelSaver.DEFAULT_SHARD_BYTES);
       } else {
-        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard();
-            CausalLm merged = CausalLm.create(policy.config(), LoraMerge.merged(policy.parameters(),
-                lora.trainableParameters(), lora.config().scaling()), policy.device())) {
-          ModelSaver.save(merged, dir, saveDtype(), ModelSaver.DEFAULT_SHARD_BYTES);
-        }
-        LoraCheckpoint.save(lora, dir.resolve("adapter"), settings.string("model.pretrain"));
+        LoraCheckpoint.saveMerged(lora, dir, saveDtype(), settings.string("model.pretrain"));
       }
       HfTokenizer.copyFiles(pretrain, dir);
     } finally {
@@ -245,7 +238,7 @@ final class TrainSession implements AutoCloseable {
   private void export(Path dir, Map<String, ?> extraConfig) {
     DType saveDtype = saveDtype();
     if (lora != null) {
-      LoraCheckpoint.save(lora, dir.resolve("adapter"), settings.string("model.pretrain")); // as the user named it
+      LoraCheckpoint.save(lora, dir.resolve(LoraCheckpoint.ADAPTER_DIR), settings.string("model.pretrain")); // as named
       lora.mergeAndUnload();
     }
     ModelSaver.save(policy, dir, saveDtype, ModelSaver.DEFAULT_SHARD_BYTES, extraConfig);
