@@ -31,4 +31,18 @@ final class Checks {
     }
     return value;
   }
+
+  /** 64 lower-case hex digits (a SHA-256 digest, a 256-bit secret); the message never repeats a secret's value. */
+  static String hex256(String value, String owner, String field, boolean secret) {
+    if (value == null || value.length() != 64 || !value.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      throw new IllegalArgumentException(owner + "." + field + " must be 64 lower-case hex digits"
+          + (secret ? "" : ", got '" + value + "'"));
+    }
+    return value;
+  }
+
+  /** A rendezvous secret: 256 random bits as 64 lower-case hex digits. */
+  static String rendezvousSecret(String value, String owner) {
+    return hex256(value, owner, "storeSecret", true);
+  }
 }

@@ -31,23 +31,32 @@ public sealed interface RankCommand extends WireMessage permits RankCommand.Task
 
   /**
    * Form group {@code epoch}: join the c10d store at {@code storeHost:storePort} with this node's ranks
-   * {@code firstRank}.. of {@code worldSize}, load the {@code role}'s model on each, and answer once
-   * loaded. Leaves any earlier group first.
+   * {@code firstRank}.. of {@code worldSize}, proving {@code storeSecret} (the group's rendezvous
+   * secret: 256 random bits as hex) there, load the {@code role}'s model on each, and answer once loaded.
+   * Leaves any earlier group first. {@link #toString()} hides the secret.
    */
-  record Join(long epoch, long seq, Role role, String storeHost, int storePort, int worldSize, int firstRank,
-      ActorRef<TrainerCommand> lead, ActorRef<RankTaskDone> replyTo) implements Task {
+  record Join(long epoch, long seq, Role role, String storeHost, int storePort, String storeSecret, int worldSize,
+      int firstRank, ActorRef<TrainerCommand> lead, ActorRef<RankTaskDone> replyTo) implements Task {
     public Join {
       Checks.notNull(role, "RankCommand.Join", "role");
       Checks.nonBlank(storeHost, "RankCommand.Join", "storeHost");
       if (storePort < 1 || storePort > 65_535) {
         throw new IllegalArgumentException("RankCommand.Join.storePort " + storePort + " is not a TCP port");
       }
+      Checks.rendezvousSecret(storeSecret, "RankCommand.Join");
       if (firstRank < 1 || firstRank >= worldSize) {
         throw new IllegalArgumentException("RankCommand.Join.firstRank " + firstRank + " is outside [1, "
             + worldSize + ")");
       }
       Checks.notNull(lead, "RankCommand.Join", "lead");
       Checks.notNull(replyTo, "RankCommand.Join", "replyTo");
+    }
+
+    @Override
+    public String toString() {
+      return "Join[epoch=" + epoch + ", seq=" + seq + ", role=" + role + ", store=" + storeHost + ":" + storePort
+          + ", storeSecret=(hidden), worldSize=" + worldSize + ", firstRank=" + firstRank + ", lead=" + lead
+          + ", replyTo=" + replyTo + "]";
     }
   }
 

@@ -1,7 +1,9 @@
 package org.rlhfnode.messages;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -86,23 +88,39 @@ class MessageValidationTest {
     TensorLayout a = new TensorLayout("a", "F32", new long[] {4}, 0);
     TensorLayout b = new TensorLayout("b", "BF16", new long[] {2, 2}, 12);
     IllegalArgumentException overlap = assertThrows(IllegalArgumentException.class,
-        () -> new WeightUpdate(1, 100, 1, List.of(b, a), to));
+        () -> new WeightUpdate(1, 100, 1, List.of(b, a), Samples.DIGEST, to));
     assertEquals("WeightUpdate: tensor b at 12 overlaps a which ends at 16", overlap.getMessage());
     TensorLayout c = new TensorLayout("c", "I64", new long[] {2}, 16);
     IllegalArgumentException past = assertThrows(IllegalArgumentException.class,
-        () -> new WeightUpdate(1, 31, 1, List.of(a, c), to));
+        () -> new WeightUpdate(1, 31, 1, List.of(a, c), Samples.DIGEST, to));
     assertEquals("WeightUpdate: tensor c ends at 32, past totalBytes 31", past.getMessage());
-    assertEquals(2, new WeightUpdate(1, 32, 1, List.of(c, a), to).layout().size());
+    assertEquals(2, new WeightUpdate(1, 32, 1, List.of(c, a), Samples.DIGEST, to).layout().size());
   }
 
   @Test
   void scalarFieldsAreChecked() {
     assertThrows(IllegalArgumentException.class, () -> new SamplingParams(1, 0, 0, 16, 1, 0));
     assertThrows(IllegalArgumentException.class, () -> new SamplingParams(Double.NaN, 1, 0, 16, 1, 0));
-    assertThrows(IllegalArgumentException.class, () -> new CollectiveRendezvous(1, "mpi", "h", 1, 2, 0));
+    assertThrows(IllegalArgumentException.class, () -> new CollectiveRendezvous(1, "mpi", "h", 1, Samples.SECRET, 2, 0));
     IllegalArgumentException rank = assertThrows(IllegalArgumentException.class,
-        () -> new CollectiveRendezvous(1, "nccl", "h", 29_500, 2, 2));
+        () -> new CollectiveRendezvous(1, "nccl", "h", 29_500, Samples.SECRET, 2, 2));
     assertEquals("CollectiveRendezvous.rank 2 is outside [0, 2)", rank.getMessage());
+    IllegalArgumentException secret = assertThrows(IllegalArgumentException.class,
+        () -> new CollectiveRendezvous(1, "gloo", "h", 29_500, Samples.SECRET.toUpperCase(), 2, 1));
+    assertEquals("CollectiveRendezvous.storeSecret must be 64 lower-case hex digits", secret.getMessage());
+    IllegalArgumentException digest = assertThrows(IllegalArgumentException.class,
+        () -> new WeightUpdate(1, 0, 1, List.of(), "abc", kit.<WeightVersionInstalled>createTestProbe().getRef()));
+    assertEquals("WeightUpdate.sha256 must be 64 lower-case hex digits, got 'abc'", digest.getMessage());
+  }
+
+  @Test
+  void secretsStayOutOfToString() {
+    CollectiveRendezvous r = new CollectiveRendezvous(1, "gloo", "h", 29_500, Samples.SECRET, 2, 1);
+    assertFalse(r.toString().contains(Samples.SECRET), r.toString());
+    assertTrue(r.toString().contains("h:29500"), r.toString());
+    RankCommand.Join j = new RankCommand.Join(9, 0, Role.POLICY, "h", 41_233, Samples.SECRET, 4, 2,
+        kit.<TrainerCommand>createTestProbe().getRef(), kit.<RankTaskDone>createTestProbe().getRef());
+    assertFalse(j.toString().contains(Samples.SECRET), j.toString());
     assertThrows(IllegalArgumentException.class,
         () -> new RoleStatus(Role.ROLLOUT, "r0", RoleStatus.State.IDLE, -1, "cpu", 0, "", ""));
   }

@@ -16,6 +16,8 @@ final class Samples {
   static final RequestId TRAIN = RequestId.of(1, 7, RequestId.Kind.TRAIN);
   static final RequestId CKPT = RequestId.of(1, 7, RequestId.Kind.CHECKPOINT);
   static final RequestId RESTORE = RequestId.of(2, 8, RequestId.Kind.RESTORE);
+  static final String DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+  static final String SECRET = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
   /** [4, 6] sequences, masks, and log-probs with a NaN and an infinity; B = 2 prompts x 2 samples. */
   static TensorMap rolloutTensors() {
@@ -71,11 +73,11 @@ final class Samples {
         new ScoredExperience(SCORE, 3, Role.REWARD, scores),
         new ScoreFailed(SCORE, Role.REFERENCE, "token id 900 is outside the vocabulary of 320"),
         new ExperienceBatch(BATCH, 7, 3, batch),
-        new WeightUpdate(4, 80, 2, layout, kit.<WeightVersionInstalled>createTestProbe().getRef()),
+        new WeightUpdate(4, 80, 2, layout, DIGEST, kit.<WeightVersionInstalled>createTestProbe().getRef()),
         WeightChunk.of(4, 1, 2, 40, 80, pattern(40), kit.<WeightChunkAck>createTestProbe().getRef()),
         new WeightChunkAck(4, 1, "rollout-0", WeightChunkAck.Status.CHECKSUM_MISMATCH),
         new WeightVersionInstalled(4, "rollout-0", 80),
-        new CollectiveRendezvous(4, "gloo", "127.0.0.1", 29_500, 3, 1),
+        new CollectiveRendezvous(4, "gloo", "127.0.0.1", 29_500, SECRET, 3, 1),
         new TrainStep(TRAIN, 7, 3, List.of(BATCH, RequestId.of(1, 8, RequestId.Kind.BATCH)),
             kit.<TrainStepDone>createTestProbe().getRef()),
         new TrainStepDone(TRAIN, Role.CRITIC, 7, 4, List.of(BATCH),
@@ -94,7 +96,7 @@ final class Samples {
             RestoreFailed.Cause.CORRUPT),
         new RollBack(RESTORE, "run-1", 8, kit.<RolledBack>createTestProbe().getRef()),
         new RolledBack(RESTORE, "pekko://rlhf@127.0.0.1:2553/user/rollout", 8),
-        new RankCommand.Join(9, 0, Role.POLICY, "10.0.0.5", 41_233, 4, 2, kit.<TrainerCommand>createTestProbe().getRef(),
+        new RankCommand.Join(9, 0, Role.POLICY, "10.0.0.5", 41_233, SECRET, 4, 2, kit.<TrainerCommand>createTestProbe().getRef(),
             kit.<RankTaskDone>createTestProbe().getRef()),
         new RankCommand.Score(9, 1, SCORE, kit.<RankTaskDone>createTestProbe().getRef()),
         new RankCommand.Train(9, 2, List.of(BATCH), 7, kit.<RankTaskDone>createTestProbe().getRef()),

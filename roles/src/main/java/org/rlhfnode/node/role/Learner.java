@@ -26,6 +26,7 @@ import org.rlhfnode.runtime.algo.ppo.PpoUpdater;
 import org.rlhfnode.runtime.algo.ppo.RolloutRows;
 import org.rlhfnode.runtime.tensor.DeviceSpec;
 import org.rlhfnode.runtime.transport.GlooGroup;
+import org.rlhfnode.runtime.transport.RendezvousSecret;
 import org.rlhfnode.runtime.transport.RankGang;
 import org.rlhfnode.runtime.transport.RankGroup;
 import org.rlhfnode.runtime.transport.WeightPayload;
@@ -131,7 +132,7 @@ public final class Learner {
       old.abandon("formed again");
     }
     CompletableFuture<Void> joined = remote.start((epoch, seq, node, replyTo) -> new RankCommand.Join(epoch, seq,
-        role(), host.host(), host.port(), world, (node + 1) * perNode, lead, replyTo), List.of());
+        role(), host.host(), host.port(), host.secret().hex(), world, (node + 1) * perNode, lead, replyTo), List.of());
     RankGang gang = RankGang.spanning(RankGroup.Span.lead(host, world), perNode, GANG_TIMEOUT, name);
     Loaded loaded;
     try {
@@ -159,8 +160,8 @@ public final class Learner {
           + "ranks from " + join.firstRank() + ", but this node has " + perNode + ": every node of the "
           + role().label() + " needs the same *_num_gpus_per_node");
     }
-    RankGroup.Span span = RankGroup.Span.follower(join.storeHost(), join.storePort(), join.worldSize(),
-        join.firstRank());
+    RankGroup.Span span = RankGroup.Span.follower(join.storeHost(), join.storePort(),
+        RendezvousSecret.ofHex(join.storeSecret()), join.worldSize(), join.firstRank());
     return open(RankGang.spanning(span, perNode, GANG_TIMEOUT, role().label() + "-ranks"), null);
   }
 

@@ -81,9 +81,13 @@ final class ChunkPlan {
     return update(payload, total, replyTo);
   }
 
-  /** The update announcing {@code payload} moved in {@code totalChunks} parts (1 for a collective). */
+  /**
+   * The update announcing {@code payload} moved in {@code totalChunks} parts (1 for a collective), with the
+   * payload's digest (computed here on first use: call it first off the actor's thread).
+   */
   static WeightUpdate update(WeightPayload payload, int totalChunks, ActorRef<WeightVersionInstalled> replyTo) {
-    return new WeightUpdate(payload.version(), payload.totalBytes(), totalChunks, layout(payload), replyTo);
+    return new WeightUpdate(payload.version(), payload.totalBytes(), totalChunks, layout(payload), payload.digest(),
+        replyTo);
   }
 
   /** The payload's entries as wire layouts. */

@@ -16,10 +16,18 @@ import org.rlhfnode.runtime.transport.PayloadBuffer;
  */
 final class GlooBroadcaster implements AutoCloseable {
 
-  /** Where the receivers join: the store's address and the receivers in rank order (rank = index + 1). */
-  record Rendezvous(String host, int port, List<ActorRef<WeightSyncMessage>> members) {
+  /**
+   * Where the receivers join: the store's address, the secret they prove there (hex; only for the
+   * rendezvous messages) and the receivers in rank order (rank = index + 1).
+   */
+  record Rendezvous(String host, int port, String secret, List<ActorRef<WeightSyncMessage>> members) {
     int worldSize() {
       return members.size() + 1;
+    }
+
+    @Override
+    public String toString() {
+      return "Rendezvous[" + host + ":" + port + ", " + members.size() + " receivers]";
     }
   }
 
@@ -43,7 +51,7 @@ final class GlooBroadcaster implements AutoCloseable {
       store = GlooGroup.Host.listen(host, port, timeout);
       members = List.copyOf(receivers);
     }
-    return new Rendezvous(store.host(), store.port(), members);
+    return new Rendezvous(store.host(), store.port(), store.secret().hex(), members);
   }
 
   /** Forms the group if the store has none yet (waits for every receiver), then broadcasts as rank 0. */

@@ -31,9 +31,11 @@ import org.rlhfnode.runtime.transport.WeightPayload;
  * has reported the whole version installed. The transport is fixed at creation: {@code artery} streams
  * checksummed chunks to each receiver through a {@link ReceiverTransfer} child (window, acks, resends), and
  * {@code gloo} sends each receiver a {@link CollectiveRendezvous} and broadcasts the payload once through a
- * libtorch c10d group, kept across publishes while the receiver set stays the same. Joining and the
- * broadcast run on the publisher's own executor; a chunk (a few MiB at most) is copied and checksummed on
- * the child that sends it.
+ * libtorch c10d group, kept across publishes while the receiver set stays the same (its ranks prove the
+ * group's rendezvous secret, which travels only in the {@link CollectiveRendezvous}). Either way the
+ * {@code WeightUpdate} announces the payload's SHA-256 digest, which receivers check before installing.
+ * The digest, joining and the broadcast run on the publisher's own executor; a chunk (a few MiB at most)
+ * is copied and checksummed on the child that sends it.
  */
 public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Command> {
 
@@ -155,12 +157,13 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
       finishIfDone();
       return;
     }
-    if (settings.transport() == Transport.ARTERY) {
-      onPrepared(new Prepared(r.id, ChunkPlan.of(p.payload(), settings.chunkGuard()), null, null));
-      return;
-    }
-    CompletableFuture<Prepared> prepared =
-        CompletableFuture.supplyAsync(() -> new Prepared(r.id, null, gloo.prepare(p.receivers()), null), executor);
+    // the digest the updates announce reads the whole payload once: on the executor, not the actor's thread
+    CompletableFuture<Prepared> prepared = CompletableFuture.supplyAsync(() -> {
+      p.payload().digest();
+      return settings.transport() == Transport.ARTERY
+          ? new Prepared(r.id, ChunkPlan.of(p.payload(), settings.chunkGuard()), null, null)
+          : new Prepared(r.id, null, gloo.prepare(p.receivers()), null);
+    }, executor);
     getContext().pipeToSelf(prepared, (ok, error) -> error == null ? ok : new Prepared(r.id, null, null, error));
   }
 
@@ -195,8 +198,8 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
   private void startCollective(GlooBroadcaster.Rendezvous rv) {
     Round r = round;
     for (int i = 0; i < rv.members().size(); i++) {
-      CollectiveRendezvous msg = new CollectiveRendezvous(r.version(), "gloo", rv.host(), rv.port(), rv.worldSize(),
-          i + 1);
+      CollectiveRendezvous msg = new CollectiveRendezvous(r.version(), "gloo", rv.host(), rv.port(), rv.secret(),
+          rv.worldSize(), i + 1);
       spawnChild(i, ReceiverTransfer.collective(r.id, rv.members().get(i), msg, r.publish.payload(), settings,
           outcomes));
     }

@@ -25,6 +25,8 @@ import org.rlhfnode.messages.WeightVersionInstalled;
 import org.rlhfnode.node.actor.RoleExecutor;
 import org.rlhfnode.runtime.transport.GlooGroup;
 import org.rlhfnode.runtime.transport.PayloadBuffer;
+import org.rlhfnode.runtime.transport.PayloadDigest;
+import org.rlhfnode.runtime.transport.RendezvousSecret;
 import org.rlhfnode.runtime.transport.WeightPayload;
 
 /**
@@ -33,7 +35,9 @@ import org.rlhfnode.runtime.transport.WeightPayload;
  * {@link WeightUpdate}), acks each ({@code CHECKSUM_MISMATCH}, {@code MALFORMED}, {@code STALE_VERSION} for
  * a version older than one it holds), and drops a version as soon as a newer one starts. Gloo: on a
  * {@link CollectiveRendezvous} and its update, joins (or reuses) the publisher's group and receives the
- * broadcast on its own executor. Only a complete payload goes to the owner ({@link Deliver}); the owner
+ * broadcast on its own executor. Either way the bytes are hashed on that executor, and only a complete
+ * payload whose {@code PayloadDigest} equals the {@code sha256} its update announced goes to the owner
+ * ({@link Deliver}; a payload that does not match is dropped with one error line); the owner
  * installs it and answers, and the receiver then reports {@link WeightVersionInstalled} to the update's
  * {@code replyTo}. A version sent again after it was delivered is acknowledged without being staged twice.
  */
@@ -60,8 +64,15 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
 
   private record OwnerInstalled(WeightVersionInstalled installed) implements WeightSyncMessage {}
 
-  private record CollectiveDone(WeightUpdate update, PayloadBuffer buffer, Throwable error)
+  /** A broadcast's bytes and their digest, or why it failed. */
+  private record CollectiveDone(WeightUpdate update, PayloadBuffer buffer, String digest, Throwable error)
       implements WeightSyncMessage {}
+
+  /** The digest of a chunked version's complete payload, or why hashing failed. */
+  private record Hashed(WeightUpdate update, WeightPayload payload, String digest, Throwable error)
+      implements WeightSyncMessage {}
+
+  private record Received(PayloadBuffer buffer, String digest) {}
 
   private static final long NONE = -1;
 
@@ -73,6 +84,8 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
   private long delivered = NONE;
   private long installed = NONE;
   private long installedBytes;
+  /** A chunked version complete and being hashed; NONE otherwise. */
+  private long hashing = NONE;
   /** After a {@link Reset}: the only version taken until it is delivered; NONE otherwise. */
   private long fence = NONE;
   private ChunkStaging staging;
@@ -109,23 +122,29 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
         .onMessage(WeightUpdate.class, this::onUpdate)
         .onMessage(CollectiveRendezvous.class, this::onRendezvous)
         .onMessage(CollectiveDone.class, this::onCollectiveDone)
+        .onMessage(Hashed.class, this::onHashed)
         .onMessage(OwnerInstalled.class, this::onOwnerInstalled)
         .onMessage(Reset.class, this::onReset)
         .onSignal(PostStop.class, s -> onPostStop())
         .build();
   }
 
-  /** Older than what is delivered, or than the version being staged. */
+  /** Older than what is delivered or being hashed, or than the version being staged. */
   private boolean isStale(long version) {
     return fence != NONE ? version != fence
-        : version < delivered || (staging != null && version < staging.version());
+        : version < delivered || version < hashing || (staging != null && version < staging.version());
+  }
+
+  /** Complete here already: delivered, or complete and being hashed. */
+  private boolean isComplete(long version) {
+    return version == delivered || version == hashing;
   }
 
   private Behavior<WeightSyncMessage> onChunk(WeightChunk c) {
     WeightChunkAck.Status status;
     if (isStale(c.version())) {
       status = WeightChunkAck.Status.STALE_VERSION;
-    } else if (c.version() == delivered) {
+    } else if (isComplete(c.version())) {
       status = c.verify(receiverId).status(); // a resend of a version already complete here
     } else {
       status = stagingFor(c.version()).accept(c);
@@ -143,7 +162,7 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
       startCollective(r, u);
     } else if (isStale(u.version())) {
       getContext().getLog().debug("ignoring update of stale version {}", u.version());
-    } else if (u.version() == delivered) {
+    } else if (isComplete(u.version())) {
       answerWhenInstalled(u.version(), u.replyTo());
     } else {
       String conflict = stagingFor(u.version()).setUpdate(u);
@@ -175,14 +194,62 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
     }
     ChunkStaging done = staging;
     staging = null;
+    WeightPayload payload;
     try {
-      deliver(done.takePayload(), done.update().replyTo());
+      payload = done.takePayload();
     } catch (IllegalArgumentException e) {
       getContext().getLog().error("{}: version {} is complete but its layout is unusable: {}", receiverId,
           done.version(), e.getMessage());
+      return;
     } finally {
       done.close();
     }
+    hashing = payload.version();
+    WeightUpdate u = done.update();
+    CompletableFuture<String> digest = CompletableFuture.supplyAsync(() -> PayloadDigest.of(payload.buffer()),
+        executor());
+    getContext().pipeToSelf(digest, (d, error) -> new Hashed(u, payload, d, error));
+  }
+
+  private Behavior<WeightSyncMessage> onHashed(Hashed h) {
+    WeightUpdate u = h.update();
+    if (hashing == u.version()) {
+      hashing = NONE;
+    }
+    if (h.error() != null || isStale(u.version()) || u.version() == delivered) {
+      h.payload().close(); // a reset or a newer version came meanwhile
+      if (h.error() != null) {
+        getContext().getLog().error("{}: hashing version {} failed: {}", receiverId, u.version(), h.error().getMessage());
+      }
+      return this;
+    }
+    if (refused(u, h.digest())) {
+      h.payload().close();
+      return this;
+    }
+    deliver(h.payload(), u.replyTo());
+    return this;
+  }
+
+  /**
+   * Whether {@code digest} (of the bytes received) differs from what the update announced; then the
+   * version is refused with one error line, and whoever waits for it is forgotten (the publisher times out).
+   */
+  private boolean refused(WeightUpdate u, String digest) {
+    if (u.sha256().equals(digest)) {
+      return false;
+    }
+    waiting.remove(u.version());
+    getContext().getLog().error("{}: refused weight version {}: its {} bytes hash to {} but the trainer announced {}"
+        + " over the cluster; not installed", receiverId, u.version(), u.totalBytes(), digest, u.sha256());
+    return true;
+  }
+
+  private ExecutorService executor() {
+    if (executor == null) {
+      executor = RoleExecutor.create("weight-receiver-" + getContext().getSelf().path().name());
+    }
+    return executor;
   }
 
   private void deliver(WeightPayload payload, ActorRef<WeightVersionInstalled> replyTo) {
@@ -220,6 +287,7 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
   private Behavior<WeightSyncMessage> onReset(Reset r) {
     fence = r.version();
     delivered = NONE;
+    hashing = NONE;
     installed = NONE;
     installedBytes = 0;
     if (staging != null) {
@@ -250,30 +318,34 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
 
   /** Takes part in the broadcast even for a version it already has: the other ranks wait for every rank. */
   private void startCollective(CollectiveRendezvous r, WeightUpdate u) {
-    if (executor == null) {
-      executor = RoleExecutor.create("weight-receiver-" + getContext().getSelf().path().name());
-    }
-    CompletableFuture<PayloadBuffer> received = CompletableFuture.supplyAsync(() -> receiveBroadcast(r, u), executor);
-    getContext().pipeToSelf(received, (buffer, error) -> new CollectiveDone(u, buffer, error));
+    CompletableFuture<Received> received = CompletableFuture.supplyAsync(() -> receiveBroadcast(r, u), executor());
+    getContext().pipeToSelf(received, (ok, error) -> error == null ? new CollectiveDone(u, ok.buffer(), ok.digest(), null)
+        : new CollectiveDone(u, null, null, error));
   }
 
-  /** On the executor: the current group of the publisher (joined again if it moved on), then the bytes. */
-  private PayloadBuffer receiveBroadcast(CollectiveRendezvous r, WeightUpdate u) {
+  /** On the executor: the current group of the publisher (joined again if it moved on), the bytes, their digest. */
+  private Received receiveBroadcast(CollectiveRendezvous r, WeightUpdate u) {
     if (group != null && !(group.matches(r.storeHost(), r.storePort(), r.worldSize(), r.rank()) && group.isCurrent())) {
       group.close();
       group = null;
     }
     if (group == null) {
-      group = GlooGroup.join(r.storeHost(), r.storePort(), r.worldSize(), r.rank(), glooTimeout);
+      group = GlooGroup.join(r.storeHost(), r.storePort(), RendezvousSecret.ofHex(r.storeSecret()), r.worldSize(),
+          r.rank(), glooTimeout);
     }
     PayloadBuffer buffer = PayloadBuffer.allocate(u.totalBytes());
     try {
       group.broadcast(buffer);
-      return buffer;
     } catch (RuntimeException e) {
       buffer.close();
       group.close();
       group = null;
+      throw e;
+    }
+    try {
+      return new Received(buffer, PayloadDigest.of(buffer));
+    } catch (RuntimeException e) {
+      buffer.close();
       throw e;
     }
   }
@@ -290,6 +362,10 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
       if (u.version() == delivered) {
         answerWhenInstalled(u.version(), u.replyTo());
       }
+      return this;
+    }
+    if (refused(u, d.digest())) {
+      d.buffer().close();
       return this;
     }
     if (staging != null) {

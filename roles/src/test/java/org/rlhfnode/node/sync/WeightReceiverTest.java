@@ -17,16 +17,21 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.rlhfnode.messages.CollectiveRendezvous;
 import org.rlhfnode.messages.FrameGuard;
 import org.rlhfnode.messages.WeightChunk;
 import org.rlhfnode.messages.WeightChunkAck;
 import org.rlhfnode.messages.WeightChunkAck.Status;
 import org.rlhfnode.messages.WeightSyncMessage;
 import org.rlhfnode.messages.WeightVersionInstalled;
+import org.rlhfnode.runtime.transport.GlooGroup;
 import org.rlhfnode.runtime.transport.PayloadBuffer;
 import org.rlhfnode.runtime.transport.WeightPayload;
 
-/** {@link WeightReceiver} fed chunks directly: order, duplicates, checksums, stale and superseded versions. */
+/**
+ * {@link WeightReceiver} fed chunks (or a broadcast) directly: order, duplicates, checksums, stale and superseded
+ * versions, and bytes that are not the ones the update announced.
+ */
 @ExtendWith(TestKitJUnit5Extension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class WeightReceiverTest {
@@ -163,5 +168,71 @@ class WeightReceiverTest {
       assertEquals(2, installed.receiveMessage(WAIT).version());
       delivered.expectNoMessage(java.time.Duration.ofMillis(100));
     }
+  }
+
+  /** Runs {@code body} with the receiver's log lines collected into the list it is given. */
+  private static void withLog(java.util.function.Consumer<List<ch.qos.logback.classic.spi.ILoggingEvent>> body) {
+    ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+        WeightReceiver.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
+        new ch.qos.logback.core.read.ListAppender<>();
+    lines.start();
+    log.addAppender(lines);
+    try {
+      body.accept(lines.list);
+    } finally {
+      log.detachAppender(lines);
+    }
+  }
+
+  /** Waits until exactly one line refuses {@code version} of {@code sent} bytes announced as {@code announced}. */
+  private void expectOneRefusal(List<ch.qos.logback.classic.spi.ILoggingEvent> lines, WeightPayload announced,
+      WeightPayload sent) {
+    String refusal = "refused weight version " + announced.version() + ": its " + sent.totalBytes() + " bytes hash to "
+        + sent.digest() + " but the trainer announced " + announced.digest();
+    installed.awaitAssert(WAIT, () -> {
+      assertEquals(1, lines.stream().filter(e -> e.getFormattedMessage().contains(refusal)).count(), lines.toString());
+      return null;
+    });
+    delivered.expectNoMessage(java.time.Duration.ofMillis(200));
+    installed.expectNoMessage(java.time.Duration.ZERO);
+  }
+
+  @Test
+  void chunkedBytesThatDoNotHashToTheAnnouncedDigestAreNeverInstalled() {
+    ActorRef<WeightSyncMessage> r = receiver();
+    withLog(lines -> {
+      try (WeightPayload announced = payload(1, 10); WeightPayload other = payload(1, 11)) {
+        // every chunk carries a valid CRC of its own bytes, but the bytes are not the ones announced
+        r.tell(ChunkPlan.of(announced, SMALL).update(installed.getRef()));
+        chunks(ChunkPlan.of(other, SMALL)).forEach(c -> assertEquals(Status.ACCEPTED, ackOf(r, c)));
+        expectOneRefusal(lines, announced, other);
+        try (WeightPayload v2 = payload(2, 12)) { // the next version, with the bytes it announces, goes in
+          ChunkPlan p2 = ChunkPlan.of(v2, SMALL);
+          r.tell(p2.update(installed.getRef()));
+          chunks(p2).forEach(c -> assertEquals(Status.ACCEPTED, ackOf(r, c)));
+          try (WeightPayload got = delivered.receiveMessage(WAIT).payload()) {
+            assertSameBytes(v2, got);
+          }
+          assertEquals(2, installed.receiveMessage(WAIT).version());
+        }
+      }
+    });
+  }
+
+  @Test
+  void broadcastBytesThatDoNotHashToTheAnnouncedDigestAreNeverInstalled() {
+    ActorRef<WeightSyncMessage> r = receiver();
+    withLog(lines -> {
+      try (GlooGroup.Host host = GlooGroup.Host.listen("127.0.0.1", 0, WAIT);
+          WeightPayload announced = payload(1, 20); WeightPayload other = payload(1, 21)) {
+        r.tell(new CollectiveRendezvous(1, "gloo", "127.0.0.1", host.port(), host.secret().hex(), 2, 1));
+        r.tell(ChunkPlan.update(announced, 1, installed.getRef()));
+        try (GlooGroup root = host.form(2)) { // the test is rank 0, and sends other bytes than it announced
+          root.broadcast(other.buffer());
+        }
+        expectOneRefusal(lines, announced, other);
+      }
+    });
   }
 }

@@ -11,6 +11,7 @@ import java.util.UUID;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.BroadcastOptions;
+import org.bytedeco.pytorch.IntOptional;
 import org.bytedeco.pytorch.ProcessGroupGloo;
 import org.bytedeco.pytorch.Store;
 import org.bytedeco.pytorch.TCPStore;
@@ -77,6 +78,7 @@ public final class GlooGroup implements AutoCloseable {
     private final int port;
     private final Duration timeout;
     private final String token = UUID.randomUUID().toString();
+    private final RendezvousSecret secret = RendezvousSecret.fresh();
     private boolean formed;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -88,17 +90,35 @@ public final class GlooGroup implements AutoCloseable {
       server.set(TOKEN_KEY, token);
     }
 
-    /** Starts the store server; {@code timeout} bounds the join and every collective of its group. */
+    /**
+     * Starts the store server, listening on {@code host}'s address only (not every interface);
+     * {@code timeout} bounds the join and every collective of its group.
+     */
     public static Host listen(String host, int port, Duration timeout) {
       checkPort(port, true);
       Duration start = timeout.compareTo(SERVER_START) > 0 ? timeout : SERVER_START;
-      TCPStoreOptions options = new TCPStoreOptions().port((short) port).isServer(true).waitWorkers(false)
-          .timeout(millis(start));
+      StoreSocket socket;
+      InetAddress address;
       try {
-        return new Host(host, new TCPStore(host, options), timeout);
+        address = StoreSocket.resolve(host);
+        socket = StoreSocket.listen(address, port);
       } catch (RuntimeException e) {
+        throw new GlooException("cannot start the c10d TCP store on " + host + ":" + port + ": " + e.getMessage(), e);
+      }
+      // port 0: the store takes the port the socket is bound to
+      TCPStoreOptions options = new TCPStoreOptions().port((short) 0).isServer(true).waitWorkers(false)
+          .timeout(millis(start)).masterListenFd(new IntOptional(socket.fd()));
+      try {
+        return new Host(host, new TCPStore(address.getHostAddress(), options), timeout);
+      } catch (RuntimeException e) {
+        socket.closeUnlessTaken();
         throw new GlooException("cannot start the c10d TCP store on " + host + ":" + port + ": " + firstLine(e), e);
       }
+    }
+
+    /** The secret every rank of this host's group must prove; hand it to them over the cluster connection only. */
+    public RendezvousSecret secret() {
+      return secret;
     }
 
     /** The store's host as given. */
@@ -117,7 +137,7 @@ public final class GlooGroup implements AutoCloseable {
         throw new IllegalStateException("this host has formed its group; listen again for another");
       }
       formed = true;
-      return connect(host, port, worldSize, 0, token, client(server, timeout), timeout);
+      return connect(host, port, worldSize, 0, token, secret, client(server, timeout), timeout);
     }
 
     /** A new client of this host's store, owned by the caller (for a group of another backend: NCCL). */
@@ -136,9 +156,11 @@ public final class GlooGroup implements AutoCloseable {
 
   /**
    * Joins, as {@code rank} (≥ 1) of {@code worldSize}, the group of the rank 0 whose store listens on
-   * {@code host:port}; blocks until every rank has joined or {@code timeout} passes.
+   * {@code host:port} and whose rendezvous secret is {@code secret}; blocks until every rank has joined
+   * and proved the secret, or {@code timeout} passes.
    */
-  public static GlooGroup join(String host, int port, int worldSize, int rank, Duration timeout) {
+  public static GlooGroup join(String host, int port, RendezvousSecret secret, int worldSize, int rank,
+      Duration timeout) {
     checkPort(port, false);
     if (rank < 1 || rank >= worldSize) {
       throw new IllegalArgumentException("rank " + rank + " is outside [1, " + worldSize + "); rank 0 uses Host");
@@ -152,7 +174,7 @@ public final class GlooGroup implements AutoCloseable {
       throw new GlooException("the c10d TCP store at " + host + ":" + port + " is not a weight-sync host: "
           + firstLine(e), e);
     }
-    return connect(host, port, worldSize, rank, token, store, timeout);
+    return connect(host, port, worldSize, rank, token, secret, store, timeout);
   }
 
   /**
@@ -176,25 +198,33 @@ public final class GlooGroup implements AutoCloseable {
     }
   }
 
-  /** Takes ownership of {@code store} (released if joining fails). */
-  private static GlooGroup connect(String host, int port, int worldSize, int rank, String token, Store store,
-      Duration timeout) {
+  /** Takes ownership of {@code store} (released if joining fails); returns only a group whose ranks proved {@code secret}. */
+  private static GlooGroup connect(String host, int port, int worldSize, int rank, String token,
+      RendezvousSecret secret, Store store, Duration timeout) {
     if (worldSize < 2) {
       store.releaseReference();
       throw new IllegalArgumentException("a gloo group needs at least 2 ranks, got " + worldSize);
     }
     ProcessGroupGloo.Options options = ProcessGroupGloo.Options.create(millis(timeout));
     options.devices().push_back(ProcessGroupGloo.createDeviceForHostname(localAddressTowards(host)));
+    ProcessGroupGloo group;
     QuietStdout.begin(); // Gloo announces each connection on standard output
     try {
-      ProcessGroupGloo group = retained(new ProcessGroupGloo(store, rank, worldSize, options));
-      return new GlooGroup(host, port, rank, worldSize, token, store, group);
+      group = retained(new ProcessGroupGloo(store, rank, worldSize, options));
     } catch (RuntimeException e) {
       store.releaseReference();
       throw new GlooException("gloo group at " + host + ":" + port + ": rank " + rank + " of " + worldSize
           + " failed while waiting for the other ranks (timeout " + timeout.toMillis() + " ms): " + firstLine(e), e);
     } finally {
       QuietStdout.end();
+    }
+    GlooGroup joined = new GlooGroup(host, port, rank, worldSize, token, store, group);
+    try {
+      secret.prove(joined.collectives(), joined.describe());
+      return joined;
+    } catch (RuntimeException e) {
+      joined.close();
+      throw e;
     }
   }
 

@@ -33,20 +33,30 @@ public final class NcclGroup implements AutoCloseable {
   /**
    * Joins as {@code rank} of {@code worldSize} on CUDA device {@code device}; takes ownership of
    * {@code store} (a client from {@link GlooGroup.Host#newClient()} or {@link GlooGroup#storeClient}).
+   * Returns only once every rank has proved {@code secret} (see {@link RendezvousSecret}).
    */
-  public static NcclGroup connect(Store store, int rank, int worldSize, int device, Duration timeout) {
+  public static NcclGroup connect(Store store, RendezvousSecret secret, int rank, int worldSize, int device,
+      Duration timeout) {
+    NcclGroup joined;
     try {
       torch_cuda.set_device((byte) device);
       ProcessGroupNCCL.Options options = ProcessGroupNCCL.Options.create();
       options.timeout(new Milliseconds(timeout.toMillis()));
       ProcessGroupNCCL group = new ProcessGroupNCCL(store, rank, worldSize, options);
       group.retainReference();
-      return new NcclGroup(store, group, rank, worldSize, device);
+      joined = new NcclGroup(store, group, rank, worldSize, device);
     } catch (RuntimeException | UnsatisfiedLinkError e) {
       store.releaseReference();
       String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip().split("\n")[0];
       throw new GlooGroup.GlooException("NCCL group: rank " + rank + " of " + worldSize + " on cuda:" + device
           + " failed: " + m, e);
+    }
+    try {
+      secret.prove(joined.collectives(), "cuda:" + device + " (rank " + rank + " of " + worldSize + ", NCCL)");
+      return joined;
+    } catch (RuntimeException e) {
+      joined.close();
+      throw e;
     }
   }
 

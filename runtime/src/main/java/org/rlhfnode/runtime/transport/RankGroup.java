@@ -31,11 +31,14 @@ public final class RankGroup {
 
   /**
    * Where this process's ranks sit in a group that may span several processes (nodes): the store at
-   * {@code storeHost:storePort} through which all {@code worldSize} ranks meet, and the first global rank
-   * of this process. The process holding rank 0 hosts the store ({@code host}, null elsewhere).
+   * {@code storeHost:storePort} through which all {@code worldSize} ranks meet, the secret each rank proves
+   * there, and the first global rank of this process. The process holding rank 0 hosts the store
+   * ({@code host}, null elsewhere).
    */
-  public record Span(GlooGroup.Host host, String storeHost, int storePort, int worldSize, int firstRank) {
+  public record Span(GlooGroup.Host host, String storeHost, int storePort, RendezvousSecret secret, int worldSize,
+      int firstRank) {
     public Span {
+      java.util.Objects.requireNonNull(secret, "secret");
       if (worldSize < 1 || firstRank < 0 || firstRank >= worldSize) {
         throw new IllegalArgumentException("first rank " + firstRank + " outside a group of " + worldSize);
       }
@@ -46,12 +49,16 @@ public final class RankGroup {
 
     /** The process with ranks 0.. of a group of {@code worldSize}, hosting its store. */
     public static Span lead(GlooGroup.Host host, int worldSize) {
-      return new Span(host, host.host(), host.port(), worldSize, 0);
+      return new Span(host, host.host(), host.port(), host.secret(), worldSize, 0);
     }
 
-    /** A process with ranks {@code firstRank}.. of the group whose store is at {@code storeHost:storePort}. */
-    public static Span follower(String storeHost, int storePort, int worldSize, int firstRank) {
-      return new Span(null, storeHost, storePort, worldSize, firstRank);
+    /**
+     * A process with ranks {@code firstRank}.. of the group whose store is at {@code storeHost:storePort}
+     * with rendezvous secret {@code secret}.
+     */
+    public static Span follower(String storeHost, int storePort, RendezvousSecret secret, int worldSize,
+        int firstRank) {
+      return new Span(null, storeHost, storePort, secret, worldSize, firstRank);
     }
   }
 
@@ -124,13 +131,14 @@ public final class RankGroup {
           try {
             if (cudaDevices == null) {
               try (GlooGroup group = rank == 0 ? host.form(world)
-                  : GlooGroup.join(span.storeHost(), span.storePort(), world, rank, timeout)) {
+                  : GlooGroup.join(span.storeHost(), span.storePort(), span.secret(), world, rank, timeout)) {
                 results.set(local, body.run(group.collectives()));
               }
             } else {
               org.bytedeco.pytorch.Store store = rank == 0 ? host.newClient()
                   : GlooGroup.storeClient(span.storeHost(), span.storePort(), timeout);
-              try (NcclGroup group = NcclGroup.connect(store, rank, world, cudaDevices.get(local), timeout)) {
+              try (NcclGroup group = NcclGroup.connect(store, span.secret(), rank, world, cudaDevices.get(local),
+                  timeout)) {
                 results.set(local, body.run(group.collectives()));
               }
             }

@@ -89,6 +89,7 @@ public final class WeightPayload implements AutoCloseable {
   private final long version;
   private final PayloadBuffer buffer;
   private final List<Entry> entries;
+  private volatile String digest; // computed on first use
 
   /**
    * Wraps {@code buffer} (ownership passes to the payload) as weight version {@code version}.
@@ -167,6 +168,19 @@ public final class WeightPayload implements AutoCloseable {
   /** The tensors in the buffer, in the publisher's order. */
   public List<Entry> entries() {
     return entries;
+  }
+
+  /**
+   * The bytes' {@link PayloadDigest}, computed on first use (a full read of the bytes) and remembered: the
+   * bytes must not change afterwards. Any thread may call it.
+   */
+  public String digest() {
+    String d = digest;
+    if (d == null) {
+      d = PayloadDigest.of(buffer);
+      digest = d;
+    }
+    return d;
   }
 
   /** The bytes (still owned by this payload). */

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -48,9 +50,9 @@ class GlooGroupTest {
   }
 
   /** Rank 1 joins on its own thread and receives {@code size} bytes; the group stays open for the caller. */
-  private CompletableFuture<GlooGroup> joinAndReceive(int port, PayloadBuffer into) {
+  private CompletableFuture<GlooGroup> joinAndReceive(GlooGroup.Host host, PayloadBuffer into) {
     return CompletableFuture.supplyAsync(() -> {
-      GlooGroup g = GlooGroup.join(HOST, port, 2, 1, TIMEOUT);
+      GlooGroup g = GlooGroup.join(HOST, host.port(), host.secret(), 2, 1, TIMEOUT);
       g.broadcast(into);
       return g;
     }, rank1);
@@ -63,7 +65,7 @@ class GlooGroupTest {
         PayloadBuffer sent = pattern(size);
         PayloadBuffer received = PayloadBuffer.allocate(size)) {
       assertTrue(host.port() > 0, "port 0 gets a real port");
-      CompletableFuture<GlooGroup> other = joinAndReceive(host.port(), received);
+      CompletableFuture<GlooGroup> other = joinAndReceive(host, received);
       try (GlooGroup root = host.form(2)) {
         root.broadcast(sent);
         try (GlooGroup joined = other.join()) {
@@ -81,7 +83,7 @@ class GlooGroupTest {
     try (PayloadBuffer sent = pattern(4096); PayloadBuffer first = PayloadBuffer.allocate(4096);
         PayloadBuffer second = PayloadBuffer.allocate(4096)) {
       GlooGroup.Host host = GlooGroup.Host.listen(HOST, port, TIMEOUT);
-      CompletableFuture<GlooGroup> joined = joinAndReceive(port, first);
+      CompletableFuture<GlooGroup> joined = joinAndReceive(host, first);
       GlooGroup root = host.form(2);
       root.broadcast(sent);
       GlooGroup oldMember = joined.join();
@@ -92,7 +94,7 @@ class GlooGroupTest {
       try (GlooGroup.Host again = GlooGroup.Host.listen(HOST, port, TIMEOUT)) {
         assertFalse(oldMember.isCurrent(), "a rank sees that rank 0 serves another group now");
         oldMember.close();
-        CompletableFuture<GlooGroup> rejoined = joinAndReceive(port, second);
+        CompletableFuture<GlooGroup> rejoined = joinAndReceive(again, second);
         try (GlooGroup newRoot = again.form(2)) {
           newRoot.broadcast(sent);
           rejoined.join().close();
@@ -106,7 +108,7 @@ class GlooGroupTest {
   void closingTheHostReleasesARankWaitingForTheOthers() {
     GlooGroup.Host host = GlooGroup.Host.listen(HOST, 0, SHORT);
     CompletableFuture<GlooGroup> waiting = CompletableFuture.supplyAsync(
-        () -> GlooGroup.join(HOST, host.port(), 3, 1, TIMEOUT), rank1);
+        () -> GlooGroup.join(HOST, host.port(), host.secret(), 3, 1, TIMEOUT), rank1);
     assertThrows(GlooGroup.GlooException.class, () -> host.form(3)); // rank 2 never comes
     host.close();
     long start = System.nanoTime();
@@ -138,8 +140,64 @@ class GlooGroupTest {
       closedPort = s.getLocalPort();
     }
     GlooGroup.GlooException e = assertThrows(GlooGroup.GlooException.class,
-        () -> GlooGroup.join(HOST, closedPort, 2, 1, SHORT));
+        () -> GlooGroup.join(HOST, closedPort, RendezvousSecret.fresh(), 2, 1, SHORT));
     assertTrue(e.getMessage().contains("cannot reach the c10d TCP store at " + HOST + ":" + closedPort),
         e.getMessage());
+  }
+
+  @Test
+  void theStoreListensOnItsHostAddressOnly() throws IOException {
+    try (GlooGroup.Host host = GlooGroup.Host.listen(HOST, 0, TIMEOUT)) {
+      try (Socket ok = new Socket(HOST, host.port())) {
+        assertTrue(ok.isConnected());
+      }
+      // 127.0.0.2 is this machine too (the whole of 127/8 is loopback), but not the address the store was given
+      assertThrows(ConnectException.class, () -> new Socket("127.0.0.2", host.port()).close());
+    }
+  }
+
+  @Test
+  void aRankWithoutTheRendezvousSecretIsRefusedOnEveryRank() {
+    try (GlooGroup.Host host = GlooGroup.Host.listen(HOST, 0, TIMEOUT)) {
+      CompletableFuture<GlooGroup> stranger = CompletableFuture.supplyAsync(
+          () -> GlooGroup.join(HOST, host.port(), RendezvousSecret.fresh(), 2, 1, TIMEOUT), rank1);
+      GlooGroup.GlooException refused = assertThrows(GlooGroup.GlooException.class, () -> host.form(2));
+      assertTrue(refused.getMessage().contains("rank(s) [1] did not prove the rendezvous secret"), refused.getMessage());
+      java.util.concurrent.CompletionException theirs = assertThrows(java.util.concurrent.CompletionException.class,
+          stranger::join);
+      assertTrue(theirs.getCause().getMessage().contains("rank(s) [0] did not prove"), theirs.toString());
+    }
+  }
+
+  @Test
+  void garbageSentToTheStorePortChangesNothing() throws IOException {
+    int size = 100_003;
+    try (GlooGroup.Host host = GlooGroup.Host.listen(HOST, 0, TIMEOUT);
+        PayloadBuffer sent = pattern(size);
+        PayloadBuffer received = PayloadBuffer.allocate(size)) {
+      byte[] garbage = new byte[4096];
+      new java.util.Random(7).nextBytes(garbage);
+      try (Socket stranger = new Socket(HOST, host.port())) {
+        stranger.getOutputStream().write(garbage);
+        stranger.getOutputStream().flush();
+      }
+      CompletableFuture<GlooGroup> other = joinAndReceive(host, received);
+      try (GlooGroup root = host.form(2)) {
+        root.broadcast(sent);
+        other.join().close();
+      }
+      assertSameBytes(sent, received);
+    }
+  }
+
+  @Test
+  void theSecretNeverShowsInText() {
+    RendezvousSecret secret = RendezvousSecret.fresh();
+    assertEquals(64, secret.hex().length());
+    assertFalse(secret.toString().contains(secret.hex()));
+    assertEquals(secret.hex(), RendezvousSecret.ofHex(secret.hex()).hex());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> RendezvousSecret.ofHex(secret.hex().substring(1) + "z"));
+    assertFalse(e.getMessage().contains(secret.hex().substring(1)), e.getMessage());
   }
 }
