@@ -98,7 +98,7 @@ public final class NodeConfig {
     Map<String, Object> tls = new HashMap<>();
     tls.put("pekko.remote.artery.transport", "tls-tcp");
     tls.put("pekko.remote.artery.ssl.ssl-engine-provider",
-        "org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider");
+        RefusalLoggingEngineProvider.class.getName()); // Pekko's RotatingKeysSSLEngineProvider, logging refusals
     tls.put(engine + "key-file", dir.resolve(RunKeys.KEY).toString());
     tls.put(engine + "cert-file", dir.resolve(RunKeys.CERT).toString());
     tls.put(engine + "ca-cert-file", dir.resolve(RunKeys.CA_CERT).toString());

@@ -79,7 +79,9 @@ class PpoClusterTest {
 
   /**
    * The three JVMs talk over mutual TLS ({@code --secure --keys}); a fourth JVM with the keys of another run
-   * tries to join as a rollout engine, is refused at the handshake, and the run goes on undisturbed.
+   * tries to join as a rollout engine, is refused at the handshake, and the run goes on undisturbed. So does
+   * it when a client without a certificate and plain garbage (twice) knock at the cluster port: the refusing
+   * node logs each reason once. (Garbage to the Gloo store's port: {@code GlooGroupTest}.)
    */
   @Test
   void threeJvmsOverMutualTlsGiveTheRewardsOfOneAndAStrangerIsRefused() throws Exception {
@@ -105,11 +107,22 @@ class PpoClusterTest {
           otherRun.toString(), "--role", "rollout", "--port", "0", "--seed", seedAddress))) {
         stranger.awaitLine("SSLHandshakeException", LIMIT); // its certificate is not of this run's CA
       }
+      sup.awaitLine("refused an inbound connection that is not a node of this run", LIMIT);
+      Strangers.sendGarbage(seed);
+      Strangers.sendGarbage(seed);
+      String noCertificate = Strangers.handshakeWithoutCertificate(seed, keys.resolve(RunKeys.CA_CERT));
+      assertTrue(noCertificate.contains("bad_certificate") || noCertificate.contains("certificate_required"),
+          noCertificate);
       assertEquals(0, sup.waitFor(LIMIT), sup.tail());
       assertEquals(0, rollout.waitFor(Duration.ofMinutes(1)), rollout.tail());
       assertEquals(0, scorers.waitFor(Duration.ofMinutes(1)), scorers.tail());
     }
     assertSameRewards(one, three);
+    List<String> refusals = Files.readAllLines(tmp.resolve("sup.log")).stream()
+        .filter(l -> l.contains("refused an inbound connection that is not a node of this run")).toList();
+    assertEquals(1, refusals.stream().filter(l -> l.contains("plaintext connection")).count(), refusals.toString());
+    assertEquals(1, refusals.stream().filter(l -> l.contains("Empty client certificate chain")).count(),
+        refusals.toString());
     assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
         Files.getPosixFilePermissions(three)), "the save path is owner-only");
     String keyLine = Files.readAllLines(keys.resolve(RunKeys.KEY)).get(1); // a line of the private key
