@@ -28,11 +28,13 @@ import scala.Option;
  * of another run (which refuses this run's certificate first: {@code certificate_unknown}), an expired
  * certificate, or bytes that are not TLS at all ({@code Unrecognized SSL message}). Pekko creates server
  * engines with the local address only, so the line names the reason, not the peer. Only failures before the
- * handshake has finished count: a peer of the run that goes away later is not refused.
+ * handshake has finished count: a peer of the run that goes away later is not refused. A node of another
+ * run often just hangs up once it has refused this run's certificate; that is reported as such.
  *
- * <p>A refused Pekko node retries with back-off on each of its connections, so one reason is logged once
- * per {@link #QUIET} and the refusals in between are counted into the next line. Outbound (client)
- * engines are Pekko's own: a node that is refused logs Pekko's {@code SSLHandshakeException} line.
+ * <p>Outbound engines report too, on the node that is refused, naming the peer that refused it (Pekko
+ * only logs a stream failure there). A refused Pekko node retries with back-off on each of its
+ * connections, so one reason is logged once per {@link #QUIET} and the failures in between are counted
+ * into the next line.
  */
 public final class RefusalLoggingEngineProvider implements SSLEngineProvider {
   /** After logging a reason, further refusals for it are only counted for this long. */
@@ -51,12 +53,14 @@ public final class RefusalLoggingEngineProvider implements SSLEngineProvider {
 
   @Override
   public SSLEngine createServerSSLEngine(String hostname, int port) {
-    return new Reporting(pekko.createServerSSLEngine(hostname, port), hostname + ":" + port);
+    String local = hostname + ":" + port;
+    return new Reporting(pekko.createServerSSLEngine(hostname, port), reason -> refused(local, reason));
   }
 
   @Override
   public SSLEngine createClientSSLEngine(String hostname, int port) {
-    return pekko.createClientSSLEngine(hostname, port);
+    String remote = hostname + ":" + port;
+    return new Reporting(pekko.createClientSSLEngine(hostname, port), reason -> refusedBy(remote, reason));
   }
 
   @Override
@@ -71,34 +75,51 @@ public final class RefusalLoggingEngineProvider implements SSLEngineProvider {
 
   /** Logs one refusal for {@code reason}, unless the same reason was logged within {@link #QUIET}. */
   static void refused(String local, String reason) {
+    long since = firstInQuiet("in " + reason);
+    if (since >= 0) {
+      LOG.warn("cluster port {}: refused an inbound connection that is not a node of this run ({}){}; the run goes"
+          + " on, and this reason is counted, not logged, for the next {} min", local, reason,
+          since == 0 ? "" : " - " + since + " more such refusals since the last line", QUIET.toMinutes());
+    }
+  }
+
+  /** This node's handshake with {@code remote} failed: logged once per peer and reason per {@link #QUIET}. */
+  static void refusedBy(String remote, String reason) {
+    long since = firstInQuiet("out " + remote + " " + reason);
+    if (since >= 0) {
+      LOG.error("cluster: the TLS handshake with the node at {} failed ({}){}: one of the two does not hold this"
+          + " run's keys (--keys: the same directory from `rlhf-node keys` for every node of a run)", remote,
+          reason, since == 0 ? "" : " - " + since + " more failures since the last line");
+    }
+  }
+
+  /** -1 if {@code key} was logged within {@link #QUIET} (now counted), else how many were counted before. */
+  private static long firstInQuiet(String key) {
     long now = System.nanoTime();
-    long[] entry = SEEN.computeIfAbsent(reason, r -> new long[] {now - QUIET.toNanos() - 1, 0});
-    long since;
+    long[] entry = SEEN.computeIfAbsent(key, r -> new long[] {now - QUIET.toNanos() - 1, 0});
     synchronized (entry) {
       if (now - entry[0] <= QUIET.toNanos()) {
         entry[1]++;
-        return;
+        return -1;
       }
-      since = entry[1];
+      long since = entry[1];
       entry[0] = now;
       entry[1] = 0;
+      return since;
     }
-    LOG.warn("cluster port {}: refused an inbound connection that is not a node of this run ({}){}; the run goes"
-        + " on, and this reason is counted, not logged, for the next {} min", local, reason,
-        since == 0 ? "" : " - " + since + " more such refusals since the last line", QUIET.toMinutes());
   }
 
-  /** Pekko's server engine, reporting its first handshake failure; every call is forwarded unchanged. */
+  /** Pekko's engine, reporting its first handshake failure; every call is forwarded unchanged. */
   private static final class Reporting extends SSLEngine {
     private final SSLEngine engine;
-    private final String local;
+    private final java.util.function.Consumer<String> reporter;
     private final AtomicBoolean reported = new AtomicBoolean();
     private volatile boolean handshaken; // a failure after the handshake is a connection ending, not a refusal
 
-    Reporting(SSLEngine engine, String local) {
+    Reporting(SSLEngine engine, java.util.function.Consumer<String> reporter) {
       super(engine.getPeerHost(), engine.getPeerPort());
       this.engine = engine;
-      this.local = local;
+      this.reporter = reporter;
     }
 
     private SSLEngineResult seen(SSLEngineResult result) {
@@ -110,7 +131,7 @@ public final class RefusalLoggingEngineProvider implements SSLEngineProvider {
 
     private SSLException report(SSLException e) {
       if (!handshaken && reported.compareAndSet(false, true)) { // wrap() fails again while sending the alert
-        refused(local, e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+        reporter.accept(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
       }
       return e;
     }
@@ -133,12 +154,21 @@ public final class RefusalLoggingEngineProvider implements SSLEngineProvider {
       }
     }
 
-    // the rest only forwards (a peer that hangs up without close_notify is not refused: closeInbound is not watched)
-
+    /** A peer that hangs up before the handshake is done (often a node of another run that refused this one). */
     @Override
     public void closeInbound() throws SSLException {
-      engine.closeInbound();
+      try {
+        engine.closeInbound();
+      } catch (SSLException e) {
+        if (!handshaken && reported.compareAndSet(false, true)) {
+          reporter.accept("the peer hung up during the handshake, e.g. refusing this run's certificate: "
+              + e.getMessage());
+        }
+        throw e;
+      }
     }
+
+    // the rest only forwards
 
     @Override
     public Runnable getDelegatedTask() {

@@ -116,7 +116,8 @@ public final class RunKeys {
   }
 
   /**
-   * The keys directory a secure node uses, checked: the three files present and readable.
+   * The keys directory a secure node uses, checked: the three files present and readable, the node
+   * certificate within its validity and signed by the CA.
    *
    * @param setting how the user named it, for the error ({@code --keys} or {@code rlhf.cluster.keys})
    */
@@ -131,6 +132,32 @@ public final class RunKeys {
             + " (make the run's keys with `rlhf-node keys --output DIR`)");
       }
     }
+    X509Certificate ca = certificate(dir, CA_CERT, setting);
+    X509Certificate cert = certificate(dir, CERT, setting);
+    try {
+      cert.checkValidity();
+    } catch (java.security.cert.CertificateExpiredException e) {
+      throw new IllegalArgumentException(setting + " " + dir + ": " + CERT + " expired on " + cert.getNotAfter().toInstant()
+          + ", so every node would refuse this one: make new keys (`rlhf-node keys --output DIR`) for every node");
+    } catch (java.security.cert.CertificateNotYetValidException e) {
+      throw new IllegalArgumentException(setting + " " + dir + ": " + CERT + " is valid only from "
+          + cert.getNotBefore().toInstant() + " (is this machine's clock right?)");
+    }
+    try {
+      cert.verify(ca.getPublicKey());
+    } catch (GeneralSecurityException e) {
+      throw new IllegalArgumentException(setting + " " + dir + ": " + CERT + " is not signed by " + CA_CERT
+          + ": the files come from different runs");
+    }
     return dir.toAbsolutePath();
+  }
+
+  private static X509Certificate certificate(Path dir, String file, String setting) {
+    try (java.io.InputStream in = Files.newInputStream(dir.resolve(file))) {
+      return (X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+    } catch (IOException | GeneralSecurityException | ClassCastException e) {
+      throw new IllegalArgumentException(setting + " " + dir + ": " + file + " is not a PEM X.509 certificate ("
+          + e.getMessage() + ")");
+    }
   }
 }

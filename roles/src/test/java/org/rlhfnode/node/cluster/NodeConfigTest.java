@@ -164,6 +164,23 @@ class NodeConfigTest {
         config.getString("pekko.remote.artery.ssl.rotating-keys-engine.key-file"));
     assertTrue(message(() -> RunKeys.create(keys, "t2", Duration.ofDays(1))).endsWith("keys are never overwritten "
         + "(use a new --output)"));
+    Path expired = tmp.resolve("expired");
+    RunKeys.create(expired, "old", Duration.ofMinutes(-1)); // valid from 5 min ago until 1 min ago
+    assertTrue(message(() -> RunKeys.check(expired, "--keys")).matches("--keys .*expired: tls.crt expired on .*, so "
+        + "every node would refuse this one: make new keys \\(`rlhf-node keys --output DIR`\\) for every node"),
+        message(() -> RunKeys.check(expired, "--keys")));
+    Path other = tmp.resolve("other");
+    RunKeys.create(other, "t3", Duration.ofDays(1));
+    Path mixed = tmp.resolve("mixed");
+    Files.createDirectories(mixed);
+    Files.copy(keys.resolve(RunKeys.CA_CERT), mixed.resolve(RunKeys.CA_CERT));
+    Files.copy(other.resolve(RunKeys.CERT), mixed.resolve(RunKeys.CERT));
+    Files.copy(other.resolve(RunKeys.KEY), mixed.resolve(RunKeys.KEY));
+    assertEquals("--keys " + mixed + ": tls.crt is not signed by ca.crt: the files come from different runs",
+        message(() -> RunKeys.check(mixed, "--keys")));
+    Files.writeString(mixed.resolve(RunKeys.CERT), "not a certificate");
+    assertTrue(message(() -> RunKeys.check(mixed, "--keys")).startsWith("--keys " + mixed
+        + ": tls.crt is not a PEM X.509 certificate ("), message(() -> RunKeys.check(mixed, "--keys")));
   }
 
   private static String message(Runnable action) {
