@@ -11,11 +11,9 @@ import java.util.UUID;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.BroadcastOptions;
-import org.bytedeco.pytorch.IntOptional;
 import org.bytedeco.pytorch.ProcessGroupGloo;
 import org.bytedeco.pytorch.Store;
 import org.bytedeco.pytorch.TCPStore;
-import org.bytedeco.pytorch.TCPStoreOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.Work;
 import org.rlhfnode.runtime.dist.Collectives;
@@ -75,43 +73,34 @@ public final class GlooGroup implements AutoCloseable {
   public static final class Host implements AutoCloseable {
     private final String host;
     private final TCPStore server; // constructed here and never handed to libtorch, so close() really stops it
-    private final int port;
+    private final StoreGate gate;
     private final Duration timeout;
     private final String token = UUID.randomUUID().toString();
-    private final RendezvousSecret secret = RendezvousSecret.fresh();
+    private final RendezvousSecret secret;
     private boolean formed;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private Host(String host, TCPStore server, Duration timeout) {
+    private Host(String host, GatedStore.Server server, RendezvousSecret secret, Duration timeout) {
       this.host = host;
-      this.server = retained(server);
-      this.port = Short.toUnsignedInt(server.getPort());
+      this.server = retained(server.store());
+      this.gate = server.gate();
+      this.secret = secret;
       this.timeout = timeout;
-      server.set(TOKEN_KEY, token);
+      this.server.set(TOKEN_KEY, token);
     }
 
     /**
-     * Starts the store server, listening on {@code host}'s address only (not every interface);
-     * {@code timeout} bounds the join and every collective of its group.
+     * Starts the store server behind its gate ({@link GatedStore}): only {@code host}'s address is listened
+     * on, and only holders of {@link #secret()} get through; {@code timeout} bounds the join and every
+     * collective of its group.
      */
     public static Host listen(String host, int port, Duration timeout) {
       checkPort(port, true);
       Duration start = timeout.compareTo(SERVER_START) > 0 ? timeout : SERVER_START;
-      StoreSocket socket;
-      InetAddress address;
+      RendezvousSecret secret = RendezvousSecret.fresh();
       try {
-        address = StoreSocket.resolve(host);
-        socket = StoreSocket.listen(address, port);
+        return new Host(host, GatedStore.start(host, port, secret, start), secret, timeout);
       } catch (RuntimeException e) {
-        throw new GlooException("cannot start the c10d TCP store on " + host + ":" + port + ": " + e.getMessage(), e);
-      }
-      // port 0: the store takes the port the socket is bound to
-      TCPStoreOptions options = new TCPStoreOptions().port((short) 0).isServer(true).waitWorkers(false)
-          .timeout(millis(start)).masterListenFd(new IntOptional(socket.fd()));
-      try {
-        return new Host(host, new TCPStore(address.getHostAddress(), options), timeout);
-      } catch (RuntimeException e) {
-        socket.closeUnlessTaken();
         throw new GlooException("cannot start the c10d TCP store on " + host + ":" + port + ": " + firstLine(e), e);
       }
     }
@@ -126,9 +115,9 @@ public final class GlooGroup implements AutoCloseable {
       return host;
     }
 
-    /** The port the store listens on (the one it got, for port 0). */
+    /** The port the store's gate listens on (the one it got, for port 0). */
     public int port() {
-      return port;
+      return gate.port();
     }
 
     /** Rank 0 of this host's group of {@code worldSize}; blocks until every rank has joined. Once per host. */
@@ -137,7 +126,7 @@ public final class GlooGroup implements AutoCloseable {
         throw new IllegalStateException("this host has formed its group; listen again for another");
       }
       formed = true;
-      return connect(host, port, worldSize, 0, token, secret, client(server, timeout), timeout);
+      return connect(host, port(), worldSize, 0, token, secret, client(server, timeout), timeout);
     }
 
     /** A new client of this host's store, owned by the caller (for a group of another backend: NCCL). */
@@ -149,6 +138,7 @@ public final class GlooGroup implements AutoCloseable {
     @Override
     public void close() {
       if (closed.compareAndSet(false, true)) { // idempotent: a failing rank may close it before its owner
+        gate.close();
         server.releaseReference();
       }
     }
@@ -165,7 +155,7 @@ public final class GlooGroup implements AutoCloseable {
     if (rank < 1 || rank >= worldSize) {
       throw new IllegalArgumentException("rank " + rank + " is outside [1, " + worldSize + "); rank 0 uses Host");
     }
-    Store store = storeClient(host, port, timeout);
+    Store store = storeClient(host, port, secret, timeout);
     String token;
     try {
       token = store.get_to_str(TOKEN_KEY);
@@ -178,23 +168,17 @@ public final class GlooGroup implements AutoCloseable {
   }
 
   /**
-   * A client of the store at {@code host:port} that libtorch may hold, for a group of another backend
-   * (NCCL); the caller releases it.
+   * A client of the store at {@code host:port} (through its gate, with {@code secret}) that libtorch may
+   * hold, for a group of another backend (NCCL); the caller releases it.
    */
-  public static Store storeClient(String host, int port, Duration timeout) {
+  public static Store storeClient(String host, int port, RendezvousSecret secret, Duration timeout) {
     checkPort(port, false);
-    TCPStoreOptions options = new TCPStoreOptions().port((short) port).isServer(false).timeout(millis(timeout));
-    TCPStore first = null;
     try {
-      first = new TCPStore(host, options);
-      return client(first, timeout);
-    } catch (RuntimeException e) {
+      return GatedStore.connect(host, port, secret, timeout, first -> client(first, timeout));
+    } catch (RuntimeException | IOException e) {
+      String m = e instanceof RuntimeException r ? firstLine(r) : e.getMessage();
       throw new GlooException("cannot reach the c10d TCP store at " + host + ":" + port + " within "
-          + timeout.toMillis() + " ms: " + firstLine(e), e);
-    } finally {
-      if (first != null) {
-        first.deallocate(); // only its clone is used
-      }
+          + timeout.toMillis() + " ms: " + m, e);
     }
   }
 

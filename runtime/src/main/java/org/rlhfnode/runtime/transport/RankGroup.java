@@ -136,7 +136,7 @@ public final class RankGroup {
               }
             } else {
               org.bytedeco.pytorch.Store store = rank == 0 ? host.newClient()
-                  : GlooGroup.storeClient(span.storeHost(), span.storePort(), timeout);
+                  : GlooGroup.storeClient(span.storeHost(), span.storePort(), span.secret(), timeout);
               try (NcclGroup group = NcclGroup.connect(store, span.secret(), rank, world, cudaDevices.get(local),
                   timeout)) {
                 results.set(local, body.run(group.collectives()));

@@ -33,6 +33,8 @@ import org.rlhfnode.runtime.dist.Collectives;
  * <p>{@link #toString()} never shows the secret; {@link #hex()} is for the message that carries it.
  */
 public final class RendezvousSecret {
+  /** Bytes of a challenge and of its answer at a {@link StoreGate}. */
+  static final int PROOF_BYTES = 32;
   private static final int BYTES = 32;
   private static final String MAC = "HmacSHA256";
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -105,11 +107,26 @@ public final class RendezvousSecret {
         ? t.to(group.device().torchDevice(), ScalarType.Byte, false, true, new MemoryFormatOptional()) : t;
   }
 
+  /** The answer to a {@link StoreGate}'s {@code challenge}: HMAC(secret, "rlhf-node/store-gate/v1/" ‖ challenge). */
+  byte[] answer(byte[] challenge) {
+    return mac("rlhf-node/store-gate/v1/", challenge);
+  }
+
+  /** Whether {@code answer} is this secret's answer to {@code challenge} (compared in constant time). */
+  boolean admits(byte[] challenge, byte[] answer) {
+    return MessageDigest.isEqual(answer(challenge), answer);
+  }
+
   private byte[] tag(int rank, int worldSize) {
+    return mac("rlhf-node/rendezvous/v1/" + rank + "/" + worldSize, new byte[0]);
+  }
+
+  private byte[] mac(String label, byte[] data) {
     try {
       Mac mac = Mac.getInstance(MAC);
       mac.init(new SecretKeySpec(key, MAC));
-      return mac.doFinal(("rlhf-node/rendezvous/v1/" + rank + "/" + worldSize).getBytes(StandardCharsets.US_ASCII));
+      mac.update(label.getBytes(StandardCharsets.US_ASCII));
+      return mac.doFinal(data);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("this JVM has no " + MAC, e); // every Java SE has it
     }

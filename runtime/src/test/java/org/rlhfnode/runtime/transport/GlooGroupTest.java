@@ -157,37 +157,67 @@ class GlooGroupTest {
   }
 
   @Test
-  void aRankWithoutTheRendezvousSecretIsRefusedOnEveryRank() {
-    try (GlooGroup.Host host = GlooGroup.Host.listen(HOST, 0, TIMEOUT)) {
-      CompletableFuture<GlooGroup> stranger = CompletableFuture.supplyAsync(
-          () -> GlooGroup.join(HOST, host.port(), RendezvousSecret.fresh(), 2, 1, TIMEOUT), rank1);
-      GlooGroup.GlooException refused = assertThrows(GlooGroup.GlooException.class, () -> host.form(2));
-      assertTrue(refused.getMessage().contains("rank(s) [1] did not prove the rendezvous secret"), refused.getMessage());
-      java.util.concurrent.CompletionException theirs = assertThrows(java.util.concurrent.CompletionException.class,
-          stranger::join);
-      assertTrue(theirs.getCause().getMessage().contains("rank(s) [0] did not prove"), theirs.toString());
+  void aRankThatCannotProveTheSecretIsRefusedOnEveryRank() {
+    // the gate keeps strangers out of the store; this is the second check, over the formed group's own
+    // connections, as if a stranger had slipped into the group: rank 1 holds another secret
+    try (GlooGroup.Host host = GlooGroup.Host.listen(HOST, 0, TIMEOUT);
+        PayloadBuffer unused = PayloadBuffer.allocate(1)) {
+      CompletableFuture<GlooGroup> other = CompletableFuture.supplyAsync(
+          () -> GlooGroup.join(HOST, host.port(), host.secret(), 2, 1, TIMEOUT), rank1);
+      try (GlooGroup root = host.form(2); GlooGroup joined = other.join()) {
+        CompletableFuture<Void> theirs = CompletableFuture.runAsync(
+            () -> RendezvousSecret.fresh().prove(joined.collectives(), "rank 1's view"), rank1);
+        GlooGroup.GlooException refused = assertThrows(GlooGroup.GlooException.class,
+            () -> host.secret().prove(root.collectives(), root.describe()));
+        assertTrue(refused.getMessage().contains("rank(s) [1] did not prove the rendezvous secret"),
+            refused.getMessage());
+        java.util.concurrent.CompletionException e = assertThrows(java.util.concurrent.CompletionException.class,
+            theirs::join);
+        assertTrue(e.getCause().getMessage().contains("rank(s) [0] did not prove"), e.toString());
+      }
     }
   }
 
   @Test
-  void garbageSentToTheStorePortChangesNothing() throws IOException {
+  void strangersAtTheStorePortAreRefusedLoggedOnceAndChangeNothing() throws IOException {
     int size = 100_003;
+    ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+        StoreGate.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
+        new ch.qos.logback.core.read.ListAppender<>();
+    lines.start();
+    log.addAppender(lines);
     try (GlooGroup.Host host = GlooGroup.Host.listen(HOST, 0, TIMEOUT);
         PayloadBuffer sent = pattern(size);
         PayloadBuffer received = PayloadBuffer.allocate(size)) {
       byte[] garbage = new byte[4096];
       new java.util.Random(7).nextBytes(garbage);
-      try (Socket stranger = new Socket(HOST, host.port())) {
-        stranger.getOutputStream().write(garbage);
-        stranger.getOutputStream().flush();
+      for (int i = 0; i < 2; i++) {
+        try (Socket stranger = new Socket(HOST, host.port())) {
+          stranger.getOutputStream().write(garbage);
+          stranger.getOutputStream().flush();
+          assertEquals(RendezvousSecret.PROOF_BYTES, stranger.getInputStream().readNBytes(64).length,
+              "a stranger gets the challenge and nothing else: the store never sees it");
+        }
       }
+      // libtorch's own store client, without the secret: refused before it reaches the store
+      GlooGroup.GlooException e = assertThrows(GlooGroup.GlooException.class,
+          () -> GlooGroup.join(HOST, host.port(), RendezvousSecret.fresh(), 2, 1, SHORT));
+      assertTrue(e.getMessage().contains("cannot reach the c10d TCP store at " + HOST + ":" + host.port())
+          || e.getMessage().contains("is not a weight-sync host"), e.getMessage());
       CompletableFuture<GlooGroup> other = joinAndReceive(host, received);
       try (GlooGroup root = host.form(2)) {
         root.broadcast(sent);
         other.join().close();
       }
       assertSameBytes(sent, received);
+    } finally {
+      log.detachAppender(lines);
     }
+    assertEquals(1, lines.list.size(), lines.list.toString());
+    assertTrue(lines.list.get(0).getFormattedMessage().matches("c10d store 127\\.0\\.0\\.1:\\d+: refused a connection "
+        + "from 127\\.0\\.0\\.1: its answer to the challenge is not the rendezvous secret's .*"),
+        lines.list.get(0).getFormattedMessage());
   }
 
   @Test
