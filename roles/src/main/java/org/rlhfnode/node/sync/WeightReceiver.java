@@ -218,6 +218,9 @@ public final class WeightReceiver extends AbstractBehavior<WeightSyncMessage> {
     }
     if (h.error() != null || isStale(u.version()) || u.version() == delivered) {
       h.payload().close(); // a reset or a newer version came meanwhile
+      if (h.error() == null && u.version() == delivered) {
+        answerWhenInstalled(u.version(), u.replyTo()); // this copy's sender waits for the install too
+      }
       if (h.error() != null) {
         getContext().getLog().error("{}: hashing version {} failed: {}", receiverId, u.version(), h.error().getMessage());
       }

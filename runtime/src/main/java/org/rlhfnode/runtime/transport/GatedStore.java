@@ -64,7 +64,7 @@ final class GatedStore {
    */
   static Store connect(String host, int port, RendezvousSecret secret, Duration timeout,
       java.util.function.Function<TCPStore, Store> cloneIt) throws IOException {
-    StoreGate.Tunnel tunnel = StoreGate.Tunnel.to(host, port, secret);
+    StoreGate.Tunnel tunnel = StoreGate.Tunnel.to(host, port, secret, CLIENT_CONNECTIONS);
     TCPStore first = null;
     try {
       first = new TCPStore(tunnel.localHost(), new TCPStoreOptions().port((short) tunnel.localPort())

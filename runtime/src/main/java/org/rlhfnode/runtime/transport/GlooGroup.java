@@ -77,7 +77,8 @@ public final class GlooGroup implements AutoCloseable {
     private final Duration timeout;
     private final String token = UUID.randomUUID().toString();
     private final RendezvousSecret secret;
-    private boolean formed;
+    private boolean formed; // guarded by lock
+    private final Object lock = new Object();
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private Host(String host, GatedStore.Server server, RendezvousSecret secret, Duration timeout) {
@@ -98,9 +99,15 @@ public final class GlooGroup implements AutoCloseable {
       checkPort(port, true);
       Duration start = timeout.compareTo(SERVER_START) > 0 ? timeout : SERVER_START;
       RendezvousSecret secret = RendezvousSecret.fresh();
+      GatedStore.Server started = null;
       try {
-        return new Host(host, GatedStore.start(host, port, secret, start), secret, timeout);
+        started = GatedStore.start(host, port, secret, start);
+        return new Host(host, started, secret, timeout);
       } catch (RuntimeException e) {
+        if (started != null) {
+          started.gate().close();
+          started.store().deallocate();
+        }
         throw new GlooException("cannot start the c10d TCP store on " + host + ":" + port + ": " + firstLine(e), e);
       }
     }
@@ -121,17 +128,26 @@ public final class GlooGroup implements AutoCloseable {
     }
 
     /** Rank 0 of this host's group of {@code worldSize}; blocks until every rank has joined. Once per host. */
-    public synchronized GlooGroup form(int worldSize) {
-      if (formed) {
-        throw new IllegalStateException("this host has formed its group; listen again for another");
+    public GlooGroup form(int worldSize) {
+      Store client;
+      synchronized (lock) {
+        if (formed) {
+          throw new IllegalStateException("this host has formed its group; listen again for another");
+        }
+        formed = true;
+        client = newClient();
       }
-      formed = true;
-      return connect(host, port(), worldSize, 0, token, secret, client(server, timeout), timeout);
+      return connect(host, port(), worldSize, 0, token, secret, client, timeout);
     }
 
     /** A new client of this host's store, owned by the caller (for a group of another backend: NCCL). */
     public Store newClient() {
-      return client(server, timeout);
+      synchronized (lock) { // never clones a store that close() is freeing on another rank's thread
+        if (closed.get()) {
+          throw new GlooException("the c10d TCP store on " + host + ":" + port() + " is closed (a rank failed)", null);
+        }
+        return client(server, timeout);
+      }
     }
 
     /** Stops the store server: ranks still waiting in it fail at once. Close the group first. */
@@ -139,7 +155,9 @@ public final class GlooGroup implements AutoCloseable {
     public void close() {
       if (closed.compareAndSet(false, true)) { // idempotent: a failing rank may close it before its owner
         gate.close();
-        server.releaseReference();
+        synchronized (lock) {
+          server.releaseReference();
+        }
       }
     }
   }

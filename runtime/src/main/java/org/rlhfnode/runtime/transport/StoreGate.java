@@ -37,6 +37,8 @@ final class StoreGate implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(StoreGate.class);
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final int RELAY_BUFFER = 64 * 1024;
+  /** Connections that have not answered yet, at most: more are closed at once (a flood costs no threads). */
+  static final int MAX_PENDING = 32;
 
   private final ServerSocket listener;
   private final InetSocketAddress store;
@@ -44,6 +46,7 @@ final class StoreGate implements AutoCloseable {
   private final String name;
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private final Set<InetAddress> refused = ConcurrentHashMap.newKeySet();
+  private final java.util.concurrent.Semaphore pending = new java.util.concurrent.Semaphore(MAX_PENDING);
 
   private StoreGate(ServerSocket listener, InetSocketAddress store, RendezvousSecret secret) {
     this.listener = listener;
@@ -79,8 +82,24 @@ final class StoreGate implements AutoCloseable {
     while (!listener.isClosed()) {
       try {
         Socket peer = listener.accept();
+        if (!pending.tryAcquire()) {
+          close(peer, open);
+          refuse(peer.getInetAddress(), "more than " + MAX_PENDING + " connections were waiting to answer");
+          continue;
+        }
         open.add(peer);
-        daemon("store-gate-peer", () -> admit(peer));
+        if (listener.isClosed()) {
+          close(peer, open);
+          pending.release();
+          return;
+        }
+        daemon("store-gate-peer", () -> {
+          try {
+            admit(peer);
+          } finally {
+            pending.release();
+          }
+        });
       } catch (IOException e) {
         return; // closed
       }
@@ -97,10 +116,7 @@ final class StoreGate implements AutoCloseable {
       peer.getOutputStream().write(challenge);
       byte[] answer = peer.getInputStream().readNBytes(RendezvousSecret.PROOF_BYTES);
       if (secret.admits(challenge, answer)) {
-        peer.setSoTimeout(0);
-        Socket inner = new Socket(store.getAddress(), store.getPort());
-        open.add(inner);
-        relay(peer, inner, open);
+        pass(peer);
         return;
       }
       why = answer.length < RendezvousSecret.PROOF_BYTES ? "it hung up before answering the challenge"
@@ -111,7 +127,27 @@ final class StoreGate implements AutoCloseable {
       why = "the connection failed: " + e.getMessage();
     }
     close(peer, open);
-    InetAddress from = peer.getInetAddress();
+    refuse(peer.getInetAddress(), why);
+  }
+
+  /** Relays an admitted peer to the store; if the store cannot be reached, the peer's connection just ends. */
+  private void pass(Socket peer) {
+    Socket inner = null;
+    try {
+      peer.setSoTimeout(0);
+      inner = new Socket(store.getAddress(), store.getPort());
+      open.add(inner);
+      relay(peer, inner, open);
+    } catch (IOException e) {
+      LOG.warn("c10d store {}: cannot relay an admitted rank to the store: {}", name, e.getMessage());
+      close(peer, open);
+      if (inner != null) {
+        close(inner, open);
+      }
+    }
+  }
+
+  private void refuse(InetAddress from, String why) {
     if (refused.add(from)) {
       LOG.warn("c10d store {}: refused a connection from {}: {} (a process that is not of this run; later refusals of"
           + " this address are not logged)", name, from.getHostAddress(), why);
@@ -137,16 +173,24 @@ final class StoreGate implements AutoCloseable {
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.Semaphore accepted = new java.util.concurrent.Semaphore(0);
 
-    private Tunnel(ServerSocket listener, String host, int port, RendezvousSecret secret) {
+    private final int connections;
+    private final java.util.concurrent.atomic.AtomicInteger acceptedCount = new java.util.concurrent.atomic.AtomicInteger();
+
+    private Tunnel(ServerSocket listener, String host, int port, RendezvousSecret secret, int connections) {
+      this.connections = connections;
       this.listener = listener;
       this.host = host;
       this.port = port;
       this.secret = secret;
     }
 
-    static Tunnel to(String host, int port, RendezvousSecret secret) throws IOException {
+    /**
+     * A tunnel that accepts at most {@code connections} local connections (the store client's own), then
+     * stops listening at once, so that no other local process gets in through it.
+     */
+    static Tunnel to(String host, int port, RendezvousSecret secret, int connections) throws IOException {
       ServerSocket listener = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
-      Tunnel t = new Tunnel(listener, host, port, secret);
+      Tunnel t = new Tunnel(listener, host, port, secret, connections);
       daemon("store-tunnel-" + host + ":" + port, t::acceptLoop);
       return t;
     }
@@ -180,6 +224,9 @@ final class StoreGate implements AutoCloseable {
           Socket local = listener.accept();
           open.add(local);
           accepted.release();
+          if (acceptedCount.incrementAndGet() >= connections) {
+            StoreGate.close(listener); // every connection of the client is in: take no more
+          }
           daemon("store-tunnel-peer", () -> pass(local));
         } catch (IOException e) {
           return;
@@ -188,8 +235,9 @@ final class StoreGate implements AutoCloseable {
     }
 
     private void pass(Socket local) {
+      Socket remote = null;
       try {
-        Socket remote = new Socket(host, port);
+        remote = new Socket(host, port);
         open.add(remote);
         remote.setSoTimeout((int) PROOF_TIMEOUT.toMillis());
         byte[] challenge = remote.getInputStream().readNBytes(RendezvousSecret.PROOF_BYTES);
@@ -198,6 +246,9 @@ final class StoreGate implements AutoCloseable {
         relay(local, remote, open);
       } catch (IOException e) {
         StoreGate.close(local, open); // the store client sees its connection fail and reports it
+        if (remote != null) {
+          StoreGate.close(remote, open);
+        }
       }
     }
 
