@@ -168,8 +168,10 @@ class GenerationEngineTest {
     for (int i = 0; i < 200; i++) {
       engine.generate(reqs);
     }
-    // every native object a call creates lives in its PointerScope and is gone when it returns
-    assertEquals(before, Pointer.totalCount());
+    // every native object a call creates lives in its PointerScope and is gone when it returns; the count is
+    // global, and JavaCPP's deallocator thread may free other tests' garbage meanwhile, so it may only fall
+    long after = Pointer.totalCount();
+    assertTrue(after <= before, after + " native objects after 200 calls, " + before + " before");
   }
 
   private static int indexOf(long[] a, long v) {

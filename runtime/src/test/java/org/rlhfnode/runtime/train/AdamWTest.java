@@ -182,9 +182,14 @@ class AdamWTest {
           afterFirstStep = Pointer.totalCount();
         }
       }
-      assertEquals(afterFirstStep, Pointer.totalCount());
+      // Pointer.totalCount() is global: JavaCPP's deallocator thread may free other tests' garbage meanwhile
+      // (seen in CI: 12 fewer), so the counts may only fall; a leak of one object per step would add 99
+      long afterSteps = Pointer.totalCount();
+      assertTrue(afterSteps <= afterFirstStep, afterSteps + " native objects after 100 steps, " + afterFirstStep
+          + " after the first");
       opt.close();
-      assertEquals(beforeOptimizer, Pointer.totalCount());
+      assertTrue(Pointer.totalCount() <= beforeOptimizer,
+          Pointer.totalCount() + " native objects after close, " + beforeOptimizer + " before the optimizer");
     }
   }
 
