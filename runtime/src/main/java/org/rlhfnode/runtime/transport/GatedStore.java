@@ -70,7 +70,7 @@ final class GatedStore {
       first = new TCPStore(tunnel.localHost(), new TCPStoreOptions().port((short) tunnel.localPort())
           .isServer(false).timeout(new Milliseconds(timeout.toMillis())));
       Store client = cloneIt.apply(first);
-      tunnel.stopListeningAfter(CLIENT_CONNECTIONS, timeout);
+      tunnel.stopListeningAfterAccepts(timeout);
       return client;
     } catch (RuntimeException e) {
       tunnel.close();

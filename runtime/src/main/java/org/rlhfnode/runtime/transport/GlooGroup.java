@@ -339,7 +339,7 @@ public final class GlooGroup implements AutoCloseable {
   }
 
   /** libtorch messages carry a C++ backtrace after the first line. */
-  private static String firstLine(RuntimeException e) {
+  static String firstLine(RuntimeException e) {
     String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip();
     int nl = m.indexOf('\n');
     return nl < 0 ? m : m.substring(0, nl);

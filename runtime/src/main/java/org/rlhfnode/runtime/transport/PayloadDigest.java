@@ -23,7 +23,6 @@ public final class PayloadDigest {
   /** Bytes per independently hashed segment (16 MiB). */
   public static final int SEGMENT_BYTES = 16 << 20;
 
-  private static final int HEX_LENGTH = 64;
   private static final int READ_BYTES = 1 << 20; // a heap bounce buffer of this size per segment hash
 
   private PayloadDigest() {}
@@ -43,12 +42,6 @@ public final class PayloadDigest {
       outer.update(part);
     }
     return HexFormat.of().formatHex(outer.digest());
-  }
-
-  /** Whether {@code digest} is written as this class writes digests (64 lower-case hex digits). */
-  public static boolean isWellFormed(String digest) {
-    return digest != null && digest.length() == HEX_LENGTH && digest.chars().allMatch(
-        c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
   }
 
   private static byte[] sha256(PayloadBuffer buffer, long offset, int length) {

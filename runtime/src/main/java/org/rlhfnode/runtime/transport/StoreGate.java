@@ -171,13 +171,12 @@ final class StoreGate implements AutoCloseable {
     private final int port;
     private final RendezvousSecret secret;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
-    private final java.util.concurrent.Semaphore accepted = new java.util.concurrent.Semaphore(0);
+    /** Counts down once per accepted connection; at zero the listener is closed. */
+    private final java.util.concurrent.CountDownLatch toAccept;
 
-    private final int connections;
-    private final java.util.concurrent.atomic.AtomicInteger acceptedCount = new java.util.concurrent.atomic.AtomicInteger();
 
     private Tunnel(ServerSocket listener, String host, int port, RendezvousSecret secret, int connections) {
-      this.connections = connections;
+      this.toAccept = new java.util.concurrent.CountDownLatch(connections);
       this.listener = listener;
       this.host = host;
       this.port = port;
@@ -205,12 +204,13 @@ final class StoreGate implements AutoCloseable {
     }
 
     /**
-     * Once {@code connections} have been accepted (the store client's own; at most {@code wait}), takes no
-     * further ones, so that no other local process can use the tunnel; those made go on.
+     * Waits (at most {@code wait}) until the tunnel's connections have been accepted, then takes no further
+     * ones, so that no other local process can use the tunnel; those made go on. Closing at once instead
+     * would reset a connection the kernel has queued but the accept loop not yet taken.
      */
-    void stopListeningAfter(int connections, Duration wait) {
+    void stopListeningAfterAccepts(Duration wait) {
       try {
-        accepted.tryAcquire(connections, wait.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        toAccept.await(wait.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } finally {
@@ -223,8 +223,8 @@ final class StoreGate implements AutoCloseable {
         try {
           Socket local = listener.accept();
           open.add(local);
-          accepted.release();
-          if (acceptedCount.incrementAndGet() >= connections) {
+          toAccept.countDown();
+          if (toAccept.getCount() == 0) {
             StoreGate.close(listener); // every connection of the client is in: take no more
           }
           daemon("store-tunnel-peer", () -> pass(local));

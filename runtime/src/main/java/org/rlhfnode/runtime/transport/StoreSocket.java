@@ -57,7 +57,7 @@ final class StoreSocket {
         return new StoreSocket(fd, identity(fd));
       } catch (RuntimeException e) {
         throw new IllegalStateException("cannot listen on " + address.getHostAddress() + ":" + port + ": "
-            + firstLine(e), e);
+            + GlooGroup.firstLine(e), e);
       } finally {
         socket.close(); // closes the descriptor only if it was not released
       }
@@ -95,11 +95,5 @@ final class StoreSocket {
     } catch (IOException | UnsupportedOperationException e) {
       return "";
     }
-  }
-
-  private static String firstLine(RuntimeException e) {
-    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip();
-    int nl = m.indexOf('\n');
-    return nl < 0 ? m : m.substring(0, nl);
   }
 }

@@ -1,7 +1,6 @@
 package org.rlhfnode.runtime.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -43,7 +42,7 @@ class PayloadDigestTest {
     for (int size : List.of(0, 1, 1000, PayloadDigest.SEGMENT_BYTES, 2 * PayloadDigest.SEGMENT_BYTES + 5)) {
       try (PayloadBuffer b = random(size, size)) {
         String d = PayloadDigest.of(b);
-        assertTrue(PayloadDigest.isWellFormed(d), d);
+        assertTrue(d.matches("[0-9a-f]{64}"), d);
         assertEquals(byDefinition(b), d, "size " + size);
       }
     }
@@ -64,6 +63,5 @@ class PayloadDigestTest {
       longer.write(all.length, ByteBuffer.wrap(new byte[] {0}));
       assertNotEquals(PayloadDigest.of(a), PayloadDigest.of(longer), "a trailing zero byte is not the same payload");
     }
-    assertFalse(PayloadDigest.isWellFormed("ABC"));
   }
 }
